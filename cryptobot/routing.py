@@ -1,0 +1,9 @@
+"""WebSocket routes; each app's consumers are listed here."""
+
+from django.urls import path
+
+from trading.consumers import PriceConsumer
+
+websocket_urlpatterns = [
+    path("ws/price", PriceConsumer.as_asgi()),
+]

@@ -1,0 +1,89 @@
+"""pytest fixtures: users, authenticated API clients, and the live serving stack."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+
+import pytest
+from django.conf import settings
+from django.core.cache import cache
+from rest_framework.test import APIClient
+
+from cryptobot.api.tokens import api_token_get_or_create
+from cryptobot.lib.redis import redis_client
+from cryptobot.testing.factories import PASSWORD, UserFactory
+from cryptobot.testing.live import BASE_DIR, LiveProcesses
+
+
+@pytest.fixture(autouse=True)
+def _clean_redis() -> Iterator[None]:
+    """Each test starts with an empty cache (tests use their own Redis database)."""
+    cache.clear()
+    yield
+
+
+@pytest.fixture
+def password() -> str:
+    return PASSWORD
+
+
+@pytest.fixture
+def user(db):
+    return UserFactory()
+
+
+@pytest.fixture
+def other_user(db):
+    return UserFactory()
+
+
+@pytest.fixture
+def api_client(user) -> APIClient:
+    """An API client authenticated with the user's token."""
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_token_get_or_create(user=user).key}")
+    return client
+
+
+@pytest.fixture
+def anon_client() -> APIClient:
+    return APIClient()
+
+
+def _live_env() -> dict[str, str]:
+    """Environment for processes that must see the test database."""
+    db = settings.DATABASES["default"]
+    url = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+    return {"DATABASE_URL": url, "DEBUG": "0", "VAR_DIR": str(BASE_DIR / "var" / "test")}
+
+
+@pytest.fixture(scope="session")
+def live_server_stack(django_db_setup, django_db_blocker) -> Iterator[LiveProcesses]:
+    """nginx + gunicorn + daphne on a free port, as `make run` serves them."""
+    env = _live_env()
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"],
+        cwd=BASE_DIR,
+        env={**os.environ, **env},
+        check=True,
+    )
+    stack = LiveProcesses(("proxy", "http", "ws"), env, log_name="web")
+    try:
+        stack.wait_http()
+        yield stack
+    finally:
+        stack.stop()
+
+
+@pytest.fixture
+def live_workers(transactional_db) -> Iterator[LiveProcesses]:
+    """A real Celery worker and beat against the test database and Redis."""
+    redis_client().delete(*list(redis_client().scan_iter("worker:heartbeat:*")) or ["-"])
+    procs = LiveProcesses(("worker", "beat"), _live_env(), log_name="workers")
+    try:
+        yield procs
+    finally:
+        procs.stop()

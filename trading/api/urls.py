@@ -1,0 +1,3 @@
+"""Market-data and trading routes (see docs/API.md)."""
+
+urlpatterns: list = []
