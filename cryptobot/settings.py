@@ -113,12 +113,15 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- redis: cache, channel layer, celery broker ------------------------------
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
 # Short socket timeouts so a dead Redis shows in /health within a second or two.
-REDIS_SOCKET_TIMEOUT = env_float("REDIS_SOCKET_TIMEOUT", 0.5)
+REDIS_SOCKET_TIMEOUT = env_float("REDIS_SOCKET_TIMEOUT", 1.0)
+# Prefixes keep several installs (or the tests) apart on one Redis.
+CACHE_KEY_PREFIX = env_str("CACHE_KEY_PREFIX", "cryptobot")
+CHANNEL_PREFIX = env_str("CHANNEL_PREFIX", "cryptobot")
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": REDIS_URL,
-        "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "cryptobot"),
+        "KEY_PREFIX": CACHE_KEY_PREFIX,
         "OPTIONS": {
             "socket_connect_timeout": REDIS_SOCKET_TIMEOUT,
             "socket_timeout": REDIS_SOCKET_TIMEOUT,
@@ -130,8 +133,10 @@ CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
         "CONFIG": {
-            "hosts": [REDIS_URL],
-            "prefix": env_str("CHANNEL_PREFIX", "cryptobot"),
+            # The socket timeout must outlast channels_redis's 5 s BZPOPMIN, or idle
+            # consumers die with "Timeout reading" (redis-py's default is also 5 s).
+            "hosts": [{"address": REDIS_URL, "socket_timeout": 15, "socket_connect_timeout": 2}],
+            "prefix": CHANNEL_PREFIX,
             # The default 100 drops messages in bursts (PERFORMANCE.md).
             "capacity": 2000,
             "expiry": 30,
@@ -232,3 +237,21 @@ DEMO_PASSWORD = env_str("DEMO_PASSWORD", "demo-password-123")
 # How long /health waits for each component before calling it down.
 HEALTH_TIMEOUT_SECONDS = env_float("HEALTH_TIMEOUT_SECONDS", 1.0)
 CSRF_FAILURE_VIEW = "cryptobot.api.errors.csrf_failure"
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+
+# --- market data ------------------------------------------------------------------
+# Symbols polled for live prices (the catalogue lists more; admin can toggle "watched").
+WATCHED_SYMBOLS = env_list(
+    "WATCHED_SYMBOLS", ["BTCUSDT", "ETHUSDT", "BNBUSDT", "SOLUSDT", "XRPUSDT"]
+)
+# Replay exchange: how many times faster than real time the shipped history plays.
+REPLAY_SPEED = env_float("REPLAY_SPEED", 1.0)
+REPLAY_DATA_DIR = BASE_DIR / "trading" / "data"
+PRICE_POLL_SECONDS = env_float("PRICE_POLL_SECONDS", 2.0)
+# A price older than this (wall clock) is served with stale: true.
+PRICE_STALE_SECONDS = env_float("PRICE_STALE_SECONDS", 15.0)
+EXCHANGE_TIMEOUT_MS = env_int("EXCHANGE_TIMEOUT_MS", 10_000)
+# Optional base URL for the ccxt exchange (e.g. another cryptobot's Binance-compatible API).
+EXCHANGE_API_URL = env_str("EXCHANGE_API_URL", "")
+# Candles per timeframe fetched on the first start so charts and indicators have data at once.
+BACKFILL_CANDLES = env_int("BACKFILL_CANDLES", 1000)

@@ -98,7 +98,9 @@ class ReplayClock(models.Model):
     speed = models.FloatField(default=1.0)
 
     class Meta:
-        constraints = [models.CheckConstraint(condition=Q(speed__gt=0), name="replay_speed_positive")]
+        constraints = [
+            models.CheckConstraint(condition=Q(speed__gt=0), name="replay_speed_positive")
+        ]
 
     def __str__(self) -> str:
         return f"replay from {self.origin:%Y-%m-%d %H:%M:%S} x{self.speed}"

@@ -95,7 +95,10 @@ class ExchangeAdapter(Protocol):
         """Closed and forming candles from since_ms (oldest first), at most limit."""
         ...
 
-    def fetch_order_book(self, symbol: str, depth: int = 20) -> OrderBook:
+    def fetch_order_book(self, symbol: str, depth: int = 20) -> OrderBook: ...
+
+    def now_ms(self) -> int:
+        """The exchange's current time in epoch ms (replay time for the replay exchange)."""
         ...
 
     def finest_timeframe(self, symbol: str) -> str:

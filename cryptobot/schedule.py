@@ -1,0 +1,57 @@
+"""The beat schedule, declared in code and installed into django-celery-beat's tables by
+``manage.py setup`` (so a fresh install is complete, and admins can still edit it)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import transaction
+from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
+
+@dataclass(frozen=True)
+class Entry:
+    name: str
+    task: str
+    every_seconds: float
+    queue: str = "default"
+    # Drop a queued run that is older than this instead of running it late.
+    expires_seconds: int | None = None
+
+
+def beat_entries() -> list[Entry]:
+    poll = settings.PRICE_POLL_SECONDS
+    return [
+        Entry(
+            "Poll prices",
+            "trading.prices.poll",
+            poll,
+            queue="ticks",
+            expires_seconds=max(2, int(poll * 2)),
+        ),
+    ]
+
+
+@transaction.atomic
+def beat_schedule_install() -> list[str]:
+    """Create or update every entry; intervals follow the current settings."""
+    names = []
+    for entry in beat_entries():
+        # IntervalSchedule counts whole units; sub-second polls round up to 1 s.
+        every = max(1, round(entry.every_seconds))
+        interval, _ = IntervalSchedule.objects.get_or_create(
+            every=every, period=IntervalSchedule.SECONDS
+        )
+        PeriodicTask.objects.update_or_create(
+            name=entry.name,
+            defaults={
+                "task": entry.task,
+                "interval": interval,
+                "queue": entry.queue,
+                "expire_seconds": entry.expires_seconds,
+                "enabled": True,
+            },
+        )
+        names.append(entry.name)
+    return names

@@ -1,0 +1,73 @@
+"""The market catalogue: seeding the shipped symbols and resolving user spellings."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+
+from trading.catalogue import DEFAULT_MARKETS
+from trading.errors import UnknownSymbol
+from trading.models import Symbol
+from trading.symbols import normalize_symbol
+
+_WATCHED_CACHE_KEY = "markets:watched"
+
+
+@transaction.atomic
+def symbols_seed() -> int:
+    """Create the shipped markets if missing; ``watched`` follows WATCHED_SYMBOLS on creation
+    only, so admin edits survive restarts. Returns how many were created."""
+    created = 0
+    for spec in DEFAULT_MARKETS:
+        _, was_created = Symbol.objects.get_or_create(
+            symbol=spec.symbol,
+            defaults={
+                "base": spec.base,
+                "quote": spec.quote,
+                "tick_size": spec.tick_size,
+                "step_size": spec.step_size,
+                "min_notional": spec.min_notional,
+                "max_leverage": spec.max_leverage,
+                "watched": spec.symbol in settings.WATCHED_SYMBOLS,
+            },
+        )
+        created += was_created
+    transaction.on_commit(lambda: cache.delete(_WATCHED_CACHE_KEY))
+    return created
+
+
+def watched_symbols() -> list[str]:
+    """Watched symbol names, cached briefly (admin changes show within 30 s)."""
+    names = cache.get(_WATCHED_CACHE_KEY)
+    if names is None:
+        names = list(Symbol.objects.filter(watched=True).values_list("symbol", flat=True))
+        cache.set(_WATCHED_CACHE_KEY, names, 30)
+    return names
+
+
+def watched_symbols_changed() -> None:
+    """Forget the cached watched list (admin saves call this)."""
+    cache.delete(_WATCHED_CACHE_KEY)
+
+
+def symbol_resolve(raw: str, *, watched_only: bool = False) -> str:
+    """Canonical name of a known symbol, or UnknownSymbol listing the valid ones."""
+    name = normalize_symbol(raw or "")
+    valid = watched_symbols() if watched_only else _all_symbols()
+    if name not in valid:
+        raise UnknownSymbol(raw, valid)
+    return name
+
+
+def symbol_get(raw: str) -> Symbol:
+    """The Symbol row for any accepted spelling."""
+    name = normalize_symbol(raw or "")
+    symbol = Symbol.objects.filter(symbol=name).first()
+    if symbol is None:
+        raise UnknownSymbol(raw, _all_symbols())
+    return symbol
+
+
+def _all_symbols() -> list[str]:
+    return list(Symbol.objects.values_list("symbol", flat=True))

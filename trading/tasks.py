@@ -1,0 +1,20 @@
+"""Celery tasks of the trading app: thin wrappers around one service call each."""
+
+from __future__ import annotations
+
+from celery import shared_task
+from django.conf import settings
+
+from trading.services.prices import prices_poll
+
+
+@shared_task(
+    name="trading.prices.poll",
+    ignore_result=True,
+    soft_time_limit=max(5, int(settings.PRICE_POLL_SECONDS * 4)),
+    time_limit=max(10, int(settings.PRICE_POLL_SECONDS * 5)),
+)
+def prices_poll_task() -> dict:
+    """Fetch and publish the watched symbols' prices (beat: every PRICE_POLL_SECONDS)."""
+    result = prices_poll()
+    return {"ran": result.ran, "moved": result.moved, "error": result.error}
