@@ -53,7 +53,7 @@ def anon_client() -> APIClient:
     return APIClient()
 
 
-def _live_env() -> dict[str, str]:
+def live_env() -> dict[str, str]:
     """Environment for processes that must see the test database."""
     db = settings.DATABASES["default"]
     url = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
@@ -63,7 +63,7 @@ def _live_env() -> dict[str, str]:
 @pytest.fixture(scope="session")
 def live_server_stack(django_db_setup, django_db_blocker) -> Iterator[LiveProcesses]:
     """nginx + gunicorn + daphne on a free port, as `make run` serves them."""
-    env = _live_env()
+    env = live_env()
     subprocess.run(
         [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"],
         cwd=BASE_DIR,
@@ -82,7 +82,7 @@ def live_server_stack(django_db_setup, django_db_blocker) -> Iterator[LiveProces
 def live_workers(transactional_db) -> Iterator[LiveProcesses]:
     """A real Celery worker and beat against the test database and Redis."""
     redis_client().delete(*list(redis_client().scan_iter("worker:heartbeat:*")) or ["-"])
-    procs = LiveProcesses(("worker", "beat"), _live_env(), log_name="workers")
+    procs = LiveProcesses(("worker", "beat"), live_env(), log_name="workers")
     try:
         yield procs
     finally:

@@ -67,3 +67,16 @@ def test_schema_and_docs_render(client, user, path):
     client.force_login(user)
     response = client.get(path)
     assert response.status_code == 200
+
+
+@pytest.mark.urls("cryptobot.tests.error_urls")
+@pytest.mark.parametrize("path", ["/test/broken-page", "/test/broken-api"])
+def test_server_error_is_json_500_without_traceback(client, db, settings, path):
+    settings.DEBUG = False
+    client.raise_request_exception = False
+    response = client.get(path)
+    assert response.status_code == 500
+    body = response.json()
+    assert body["error"]["code"] == "server_error"
+    assert "hunter2" not in response.content.decode()
+    assert "Traceback" not in response.content.decode()

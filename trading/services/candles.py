@@ -73,16 +73,24 @@ def candles_frame(*, symbol: Symbol, timeframe: str, start_ms: int, end_ms: int)
 
 
 def candles_rebuild(*, symbol: Symbol, base_timeframe: str, start_ms: int, end_ms: int) -> int:
-    """Rebuild every coarser timeframe's buckets that overlap [start_ms, end_ms] from the
-    stored ``base_timeframe`` candles. Returns rows written."""
+    """Rebuild every coarser timeframe's buckets that overlap [start_ms, end_ms].
+
+    Each level is built from the level below it (1m → 5m → 15m → 1h → 4h → 1d), which is
+    the same as building from ``base_timeframe`` (open/high/low/close/volume compose) but
+    reads a handful of rows per bucket instead of a day of minutes. Returns rows written.
+    """
     written = 0
+    source = base_timeframe
     for timeframe in candle_math.coarser_timeframes(base_timeframe):
+        if TIMEFRAMES[timeframe] % TIMEFRAMES[source]:
+            source = base_timeframe
         first = candle_math.bucket_start(start_ms, timeframe)
         last = candle_math.bucket_start(end_ms, timeframe) + TIMEFRAMES[timeframe] - 1
-        base = candles_frame(symbol=symbol, timeframe=base_timeframe, start_ms=first, end_ms=last)
+        lower = candles_frame(symbol=symbol, timeframe=source, start_ms=first, end_ms=last)
         written += candles_upsert(
-            symbol=symbol, timeframe=timeframe, frame=candle_math.aggregate(base, timeframe)
+            symbol=symbol, timeframe=timeframe, frame=candle_math.aggregate(lower, timeframe)
         )
+        source = timeframe
     return written
 
 

@@ -25,7 +25,7 @@ def _shared_rows(name: str, count: int) -> list[list[str]]:
         return [row for _, row in zip(range(count), reader, strict=False)]
 
 
-def test_backfill_then_candles_route_returns_500_hourly(api_client, fast_replay):
+def test_backfill_then_candles_route_returns_500_hourly(api_client, frozen_replay):
     stored = candles_backfill(symbol=Symbol.objects.get(symbol="BTCUSDT"), count=600)
     assert stored["1h"] == 600 and stored["1m"] == 600 and stored["1d"] == 600
     body = api_client.get("/candles", {"symbol": "BTCUSDT", "timeframe": "1h", "limit": 500}).json()
