@@ -150,9 +150,12 @@ def process_commands(only: tuple[str, ...] = PROCESSES) -> dict[str, str]:
             " --timeout 60 --graceful-timeout 10 --log-level warning"
         )
     if "ws" in only:
+        # A twisted endpoint, not -u: its listen backlog (default 50) must absorb bursts of
+        # WebSocket handshakes, or nginx answers 502 while clients reconnect en masse.
         commands["ws"] = (
-            f"{bin_dir / 'daphne'} -u {run_dir}/ws.sock --proxy-headers"
-            " --websocket_timeout -1 -v 1 cryptobot.asgi:application"
+            f"{bin_dir / 'daphne'} -e unix:{run_dir}/ws.sock:backlog=2048 --proxy-headers"
+            " --websocket_timeout -1 --websocket_connect_timeout 30 -v 1"
+            " cryptobot.asgi:application"
         )
     if "worker" in only:
         concurrency = os.environ.get("CELERY_CONCURRENCY", "2")

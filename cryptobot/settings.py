@@ -134,8 +134,17 @@ CHANNEL_LAYERS = {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
         "CONFIG": {
             # The socket timeout must outlast channels_redis's 5 s BZPOPMIN, or idle
-            # consumers die with "Timeout reading" (redis-py's default is also 5 s).
-            "hosts": [{"address": REDIS_URL, "socket_timeout": 15, "socket_connect_timeout": 2}],
+            # consumers die with "Timeout reading" (redis-py's default is also 5 s); and
+            # redis-py's async pool stops at 100 connections, which a burst of handshakes
+            # (group_add per socket) exceeds. Connections are opened on demand only.
+            "hosts": [
+                {
+                    "address": REDIS_URL,
+                    "socket_timeout": 15,
+                    "socket_connect_timeout": 2,
+                    "max_connections": 2000,
+                }
+            ],
             "prefix": CHANNEL_PREFIX,
             # The default 100 drops messages in bursts (PERFORMANCE.md).
             "capacity": 2000,
@@ -206,7 +215,7 @@ SPECTACULAR_SETTINGS = {
 
 # --- static files -------------------------------------------------------------
 STATIC_URL = "/static/"
-STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT = Path(env_str("STATIC_ROOT", str(VAR_DIR / "static")))
 STATICFILES_DIRS = [
     BASE_DIR / "static",
     # plotly.js comes from the plotly Python package: served locally, never from a CDN.
@@ -237,7 +246,8 @@ DEMO_PASSWORD = env_str("DEMO_PASSWORD", "demo-password-123")
 # How long /health waits for each component before calling it down.
 HEALTH_TIMEOUT_SECONDS = env_float("HEALTH_TIMEOUT_SECONDS", 1.0)
 CSRF_FAILURE_VIEW = "cryptobot.api.errors.csrf_failure"
-SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+# Database sessions: the dashboard keeps working (and logging in) while Redis is down.
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
 # --- market data ------------------------------------------------------------------
 # Symbols polled for live prices (the catalogue lists more; admin can toggle "watched").

@@ -14,11 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from trading.exchange.base import TIMEFRAMES, Bar
-
-COLUMNS = ["open_time", "open", "high", "low", "close", "volume"]
 
 
 class CandleFormatError(ValueError):
@@ -45,34 +42,31 @@ def bucket_start(time_ms: int, timeframe: str) -> int:
     return time_ms - time_ms % size
 
 
-def bars_to_frame(bars: Iterable[Bar]) -> pd.DataFrame:
-    """Bars as a float64 DataFrame with an integer ``open_time`` column (epoch ms)."""
-    rows = [(b.open_time_ms, b.open, b.high, b.low, b.close, b.volume) for b in bars]
-    frame = pd.DataFrame(rows, columns=COLUMNS)
-    return frame.astype({"open_time": "int64"})
-
-
-def aggregate(frame: pd.DataFrame, timeframe: str) -> pd.DataFrame:
-    """Resample finer candles (``open_time`` in ms, ascending) into ``timeframe`` buckets.
+def aggregate(bars: Iterable[Bar], timeframe: str) -> list[Bar]:
+    """Group finer candles (ascending) into ``timeframe`` buckets.
 
     open = first, high = max, low = min, close = last, volume = sum; a bucket exists when
     at least one finer candle falls in it (gaps stay gaps, as on the exchange).
     """
-    if frame.empty:
-        return frame.copy()
     size = timeframe_ms(timeframe)
-    buckets = frame["open_time"].to_numpy() // size * size
-    grouped = frame.groupby(buckets, sort=True)
-    out = pd.DataFrame(
-        {
-            "open_time": grouped["open_time"].first().index.to_numpy(dtype=np.int64),
-            "open": grouped["open"].first().to_numpy(),
-            "high": grouped["high"].max().to_numpy(),
-            "low": grouped["low"].min().to_numpy(),
-            "close": grouped["close"].last().to_numpy(),
-            "volume": grouped["volume"].sum().to_numpy(),
-        }
-    )
+    out: list[Bar] = []
+    current: list[float] | None = None
+    bucket = -1
+    for bar in bars:
+        start = bar.open_time_ms - bar.open_time_ms % size
+        if start != bucket:
+            if current is not None:
+                out.append(Bar(bucket, *current))
+            bucket = start
+            current = [bar.open, bar.high, bar.low, bar.close, bar.volume]
+        else:
+            assert current is not None
+            current[1] = max(current[1], bar.high)
+            current[2] = min(current[2], bar.low)
+            current[3] = bar.close
+            current[4] += bar.volume
+    if current is not None:
+        out.append(Bar(bucket, *current))
     return out
 
 

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.core.cache import cache
 from django.db import transaction
 from rest_framework.authtoken.models import Token
 
-from cryptobot.api.authentication import token_cache_key
+from cryptobot.api.authentication import token_forget
 
 
 def api_token_get_or_create(*, user: AbstractBaseUser) -> Token:
@@ -24,6 +23,6 @@ def api_token_rotate(*, user: AbstractBaseUser) -> Token:
         old_key = old.key
         old.delete()
         # Now, and again after commit in case a concurrent request re-cached the old row.
-        cache.delete(token_cache_key(old_key))
-        transaction.on_commit(lambda: cache.delete(token_cache_key(old_key)))
+        token_forget(old_key)
+        transaction.on_commit(lambda: token_forget(old_key))
     return Token.objects.create(user=user)

@@ -50,6 +50,8 @@ class ApiTokenApi(APIView):
 
     @extend_schema(responses=_token)
     def get(self, request: Request) -> Response:
+        if isinstance(request.auth, str):  # authenticated by this very token
+            return Response({"token": request.auth})
         return Response({"token": api_token_get_or_create(user=request.user).key})
 
     @extend_schema(request=None, responses=_token)

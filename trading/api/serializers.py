@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from trading.exchange.base import TIMEFRAMES
@@ -11,6 +12,14 @@ from trading.exchange.base import TIMEFRAMES
 MAX_CANDLES = 1000
 
 
+@extend_schema_field(
+    {
+        "oneOf": [
+            {"type": "integer", "description": "epoch ms"},
+            {"type": "string", "format": "date-time"},
+        ]
+    }
+)
 class EpochOrIsoField(serializers.Field):
     """A time given as epoch milliseconds or ISO-8601 (UTC when no offset is given)."""
 

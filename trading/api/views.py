@@ -24,7 +24,11 @@ def _query(serializer_class: type, request: Request) -> dict:
 class PriceListApi(APIView):
     """Latest prices of every watched symbol, or of ``?symbol=``."""
 
-    @extend_schema(parameters=[s.PriceQuerySerializer], responses=s.PriceListSerializer)
+    @extend_schema(
+        operation_id="price_list",
+        parameters=[s.PriceQuerySerializer],
+        responses=s.PriceListSerializer,
+    )
     def get(self, request: Request) -> Response:
         query = _query(s.PriceQuerySerializer, request)
         if query.get("symbol"):
@@ -35,7 +39,7 @@ class PriceListApi(APIView):
 class PriceDetailApi(APIView):
     """Latest price of one symbol (BTCUSDT, BTC/USDT and btcusdt are accepted)."""
 
-    @extend_schema(responses=s.PriceSerializer)
+    @extend_schema(operation_id="price_detail", responses=s.PriceSerializer)
     def get(self, request: Request, symbol: str) -> Response:
         return Response(price_get(symbol))
 

@@ -7,7 +7,6 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 
-import pandas as pd
 from django.conf import settings
 from django.db import transaction
 
@@ -24,37 +23,39 @@ def _dt(ms: int) -> datetime:
     return datetime.fromtimestamp(ms / 1000, UTC)
 
 
-def candles_upsert(*, symbol: Symbol, timeframe: str, frame: pd.DataFrame) -> int:
-    """Insert or update candles (open_time in ms); re-running with the same rows changes
-    nothing, so every writer (poll, backfill, import) is idempotent. Returns rows written."""
-    if frame.empty:
-        return 0
-    rows = [
+def candles_upsert(*, symbol: Symbol, rows: Iterable[tuple[str, Bar]]) -> int:
+    """Insert or update (timeframe, bar) rows; re-running with the same rows changes nothing,
+    so every writer (poll, backfill, import) is idempotent. Returns rows written."""
+    objects = [
         Candle(
             symbol=symbol,
             timeframe=timeframe,
-            open_time=_dt(int(r.open_time)),
-            open=float(r.open),
-            high=float(r.high),
-            low=float(r.low),
-            close=float(r.close),
-            volume=float(r.volume),
+            open_time=_dt(bar.open_time_ms),
+            open=bar.open,
+            high=bar.high,
+            low=bar.low,
+            close=bar.close,
+            volume=bar.volume,
         )
-        for r in frame.itertuples(index=False)
+        for timeframe, bar in rows
     ]
     with transaction.atomic():
-        for start in range(0, len(rows), _UPSERT_BATCH):
+        for start in range(0, len(objects), _UPSERT_BATCH):
             Candle.objects.bulk_create(
-                rows[start : start + _UPSERT_BATCH],
+                objects[start : start + _UPSERT_BATCH],
                 update_conflicts=True,
                 unique_fields=["symbol", "timeframe", "open_time"],
                 update_fields=["open", "high", "low", "close", "volume"],
             )
-    return len(rows)
+    return len(objects)
 
 
-def candles_frame(*, symbol: Symbol, timeframe: str, start_ms: int, end_ms: int) -> pd.DataFrame:
-    """Stored candles in [start_ms, end_ms] as a float64 frame with open_time in ms."""
+def _open_ms(bar: Bar) -> int:
+    return bar.open_time_ms
+
+
+def _stored_bars(*, symbol: Symbol, timeframe: str, start_ms: int, end_ms: int) -> list[Bar]:
+    """Stored candles with open_time in [start_ms, end_ms], ascending."""
     values = (
         Candle.objects.filter(
             symbol=symbol,
@@ -65,33 +66,54 @@ def candles_frame(*, symbol: Symbol, timeframe: str, start_ms: int, end_ms: int)
         .order_by("open_time")
         .values_list("open_time", "open", "high", "low", "close", "volume")
     )
-    frame = pd.DataFrame(list(values), columns=candle_math.COLUMNS)
-    if frame.empty:
-        return frame
-    frame["open_time"] = frame["open_time"].map(lambda d: int(d.timestamp() * 1000))
-    return frame
+    return [Bar(int(t.timestamp() * 1000), o, h, lo, c, v) for t, o, h, lo, c, v in values]
 
 
-def candles_rebuild(*, symbol: Symbol, base_timeframe: str, start_ms: int, end_ms: int) -> int:
-    """Rebuild every coarser timeframe's buckets that overlap [start_ms, end_ms].
+def candles_rebuild(
+    *,
+    symbol: Symbol,
+    base_timeframe: str,
+    start_ms: int,
+    end_ms: int,
+    fresh: Iterable[Bar] = (),
+) -> list[tuple[str, Bar]]:
+    """Coarser timeframes' buckets that overlap [start_ms, end_ms], rebuilt (not written).
 
     Each level is built from the level below it (1m → 5m → 15m → 1h → 4h → 1d), which is
     the same as building from ``base_timeframe`` (open/high/low/close/volume compose) but
-    reads a handful of rows per bucket instead of a day of minutes. Returns rows written.
+    reads a handful of rows per bucket instead of a day of minutes. ``fresh`` base bars
+    (not yet stored) override stored ones, so callers write everything in one upsert.
     """
-    written = 0
-    source = base_timeframe
+    rebuilt: list[tuple[str, Bar]] = []
+    source, overlay = base_timeframe, {bar.open_time_ms: bar for bar in fresh}
     for timeframe in candle_math.coarser_timeframes(base_timeframe):
-        if TIMEFRAMES[timeframe] % TIMEFRAMES[source]:
-            source = base_timeframe
         first = candle_math.bucket_start(start_ms, timeframe)
         last = candle_math.bucket_start(end_ms, timeframe) + TIMEFRAMES[timeframe] - 1
-        lower = candles_frame(symbol=symbol, timeframe=source, start_ms=first, end_ms=last)
-        written += candles_upsert(
-            symbol=symbol, timeframe=timeframe, frame=candle_math.aggregate(lower, timeframe)
-        )
-        source = timeframe
-    return written
+        lower = {
+            bar.open_time_ms: bar
+            for bar in _stored_bars(symbol=symbol, timeframe=source, start_ms=first, end_ms=last)
+        }
+        lower.update({t: bar for t, bar in overlay.items() if first <= t <= last})
+        built = candle_math.aggregate(sorted(lower.values(), key=_open_ms), timeframe)
+        rebuilt.extend((timeframe, bar) for bar in built)
+        source, overlay = timeframe, {bar.open_time_ms: bar for bar in built}
+    return rebuilt
+
+
+def candles_store(*, symbol: Symbol, timeframe: str, bars: list[Bar]) -> int:
+    """Store base candles and rebuild the coarser timeframes over their range, in one
+    upsert. The price poll calls this with the latest (closed + forming) candles."""
+    if not bars:
+        return 0
+    rows = [(timeframe, bar) for bar in bars]
+    rows += candles_rebuild(
+        symbol=symbol,
+        base_timeframe=timeframe,
+        start_ms=bars[0].open_time_ms,
+        end_ms=bars[-1].open_time_ms,
+        fresh=bars,
+    )
+    return candles_upsert(symbol=symbol, rows=rows)
 
 
 def candles_backfill(
@@ -134,7 +156,7 @@ def candles_backfill(
             if len(page) < 1000:
                 break
         stored[timeframe] = candles_upsert(
-            symbol=symbol, timeframe=timeframe, frame=candle_math.bars_to_frame(bars[-count:])
+            symbol=symbol, rows=[(timeframe, bar) for bar in bars[-count:]]
         )
         if progress:
             progress(stored[timeframe])
@@ -154,21 +176,21 @@ def candles_import(
     Every row is validated before anything is written, so a malformed file changes
     nothing; re-importing the same file changes nothing either (upserts).
     """
-    frame = candle_math.bars_to_frame(candle_math.read_rows(path, kind))
-    if frame.empty:
+    by_time = {bar.open_time_ms: bar for bar in candle_math.read_rows(path, kind)}
+    bars = [by_time[t] for t in sorted(by_time)]
+    if not bars:
         return {"imported": 0, "rebuilt": 0}
-    frame = frame.drop_duplicates("open_time", keep="last").sort_values("open_time")
-    total = 0
     with transaction.atomic():
-        for start in range(0, len(frame), _UPSERT_BATCH):
-            chunk = frame.iloc[start : start + _UPSERT_BATCH]
-            total += candles_upsert(symbol=symbol, timeframe=timeframe, frame=chunk)
+        for start in range(0, len(bars), _UPSERT_BATCH):
+            chunk = bars[start : start + _UPSERT_BATCH]
+            candles_upsert(symbol=symbol, rows=[(timeframe, bar) for bar in chunk])
             if progress:
                 progress(len(chunk))
         rebuilt = candles_rebuild(
             symbol=symbol,
             base_timeframe=timeframe,
-            start_ms=int(frame["open_time"].iloc[0]),
-            end_ms=int(frame["open_time"].iloc[-1]),
+            start_ms=bars[0].open_time_ms,
+            end_ms=bars[-1].open_time_ms,
         )
-    return {"imported": total, "rebuilt": rebuilt}
+        candles_upsert(symbol=symbol, rows=rebuilt)
+    return {"imported": len(bars), "rebuilt": len(rebuilt)}

@@ -7,34 +7,58 @@ changes nothing. Readers (API, WebSocket, paper engine) read the cache only.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.conf import settings
-from django.core.cache import cache
 from django.db import transaction
 
 from cryptobot.lib.redis import redis_client
-from trading.candles import bars_to_frame
 from trading.errors import PriceUnavailable
 from trading.exchange.base import ExchangeError, Ticker
 from trading.models import Symbol
-from trading.services.candles import candles_rebuild, candles_upsert
+from trading.price_stream import price_channel
+from trading.services.candles import candles_store
 from trading.services.exchange import current_exchange, exchange_instant
 from trading.services.markets import symbol_resolve, watched_symbols
 
 logger = logging.getLogger(__name__)
 
-PRICE_GROUP = "prices"
 FEED_KEY = "prices:feed"
 
 
-def price_key(symbol: str) -> str:
-    return f"price:{symbol}"
+def _prices_key() -> str:
+    return f"{settings.CACHE_KEY_PREFIX}:prices:latest"
+
+
+def _feed_key() -> str:
+    return f"{settings.CACHE_KEY_PREFIX}:{FEED_KEY}"
+
+
+def _read_prices(symbols: list[str]) -> dict[str, dict[str, Any]]:
+    """Latest payloads by symbol from one Redis hash (one round trip, JSON, no pickling:
+    this read is the hot path of GET /price and of every order's price check)."""
+    if not symbols:
+        return {}
+    raw = redis_client().hmget(_prices_key(), symbols)
+    return {s: json.loads(v) for s, v in zip(symbols, raw, strict=True) if v is not None}
+
+
+def _write_prices(payloads: dict[str, dict[str, Any]]) -> None:
+    if payloads:
+        redis_client().hset(_prices_key(), mapping={s: json.dumps(p) for s, p in payloads.items()})
+
+
+def _read_feed() -> dict[str, Any]:
+    raw = redis_client().get(_feed_key())
+    return json.loads(raw) if raw else {}
+
+
+def _write_feed(feed: dict[str, Any]) -> None:
+    redis_client().set(_feed_key(), json.dumps(feed))
 
 
 @dataclass
@@ -97,17 +121,17 @@ def _poll_at_one_instant() -> PollResult:
         logger.warning("Price poll failed: %s", exc)
         return PollResult(ran=True, error=str(exc))
 
-    cached = cache.get_many([price_key(s) for s in tickers])
+    cached = _read_prices(list(tickers))
     fresh: dict[str, dict[str, Any]] = {}
     for symbol, ticker in tickers.items():
-        previous = cached.get(price_key(symbol))
+        previous = cached.get(symbol)
         if previous and previous["timestamp"] >= ticker.timestamp_ms and not previous.get("stale"):
             continue
         fresh[symbol] = ticker_payload(ticker, fetched_at_ms=now_ms, source=exchange.name)
     if fresh:
-        cache.set_many({price_key(s): p for s, p in fresh.items()}, timeout=None)
+        _write_prices(fresh)
         _update_forming_candles(list(fresh))
-    cache.set(FEED_KEY, {"ok": True, "last_success": now_ms, "error": None}, timeout=None)
+    _write_feed({"ok": True, "last_success": now_ms, "error": None})
     if fresh:
         payloads = list(fresh.values())
         transaction.on_commit(lambda: _publish(payloads))
@@ -127,38 +151,23 @@ def _update_forming_candles(symbols: list[str]) -> None:
             continue
         if not bars:
             continue
-        with transaction.atomic():
-            candles_upsert(symbol=symbol, timeframe=finest, frame=bars_to_frame(bars))
-            candles_rebuild(
-                symbol=symbol,
-                base_timeframe=finest,
-                start_ms=bars[0].open_time_ms,
-                end_ms=bars[-1].open_time_ms,
-            )
+        candles_store(symbol=symbol, timeframe=finest, bars=bars)
 
 
 def _mark_feed_failed(symbols: list[str], error: str, now_ms: int) -> None:
     """Keep serving the last good prices, flagged stale with the error."""
-    feed = cache.get(FEED_KEY) or {}
-    cache.set(
-        FEED_KEY,
-        {"ok": False, "last_success": feed.get("last_success"), "error": error},
-        timeout=None,
-    )
-    cached = cache.get_many([price_key(s) for s in symbols])
+    feed = _read_feed()
+    _write_feed({"ok": False, "last_success": feed.get("last_success"), "error": error})
+    cached = _read_prices(symbols)
     for payload in cached.values():
         payload["stale"] = True
         payload["error"] = error
-    if cached:
-        cache.set_many(cached, timeout=None)
+    _write_prices(cached)
 
 
 def _publish(payloads: list[dict[str, Any]]) -> None:
-    """One channel-layer message per poll; each consumer filters its own symbols."""
-    layer = get_channel_layer()
-    if layer is None:
-        return
-    async_to_sync(layer.group_send)(PRICE_GROUP, {"type": "prices.update", "prices": payloads})
+    """One message per poll; each web process relays it to its own /ws/price clients."""
+    redis_client().publish(price_channel(), json.dumps(payloads))
 
 
 def price_view(payload: dict[str, Any], *, now_ms: int | None = None) -> dict[str, Any]:
@@ -178,10 +187,10 @@ def price_view(payload: dict[str, Any], *, now_ms: int | None = None) -> dict[st
 
 def price_get(raw_symbol: str) -> dict[str, Any]:
     """The latest price of one symbol; UnknownSymbol or PriceUnavailable otherwise."""
-    payload = cache.get(price_key(raw_symbol)) if raw_symbol.isupper() else None
+    payload = _read_prices([raw_symbol]).get(raw_symbol) if raw_symbol.isupper() else None
     if payload is None:
         symbol = symbol_resolve(raw_symbol)
-        payload = cache.get(price_key(symbol))
+        payload = _read_prices([symbol]).get(symbol)
         if payload is None:
             raise PriceUnavailable(
                 f"No price for {symbol} yet: the price feed has not polled it. "
@@ -194,16 +203,14 @@ def price_get(raw_symbol: str) -> dict[str, Any]:
 def price_list(symbols: list[str] | None = None) -> list[dict[str, Any]]:
     """Latest prices of the watched symbols (or the given ones), skipping unpolled ones."""
     names = symbols if symbols is not None else watched_symbols()
-    cached = cache.get_many([price_key(s) for s in names])
+    cached = _read_prices(names)
     now_ms = int(time.time() * 1000)
-    return [
-        price_view(cached[price_key(s)], now_ms=now_ms) for s in names if price_key(s) in cached
-    ]
+    return [price_view(cached[s], now_ms=now_ms) for s in names if s in cached]
 
 
 def price_feed_status() -> dict[str, Any]:
     """For /health: ok while the last successful poll is younger than PRICE_STALE_SECONDS."""
-    feed = cache.get(FEED_KEY)
+    feed = _read_feed()
     if not feed or feed.get("last_success") is None:
         return {"ok": False, "error": "no price poll has succeeded yet"}
     age_s = time.time() - feed["last_success"] / 1000

@@ -1,0 +1,1 @@
+"""Project-level checks: deployment files, settings in production mode."""
