@@ -265,3 +265,17 @@ EXCHANGE_TIMEOUT_MS = env_int("EXCHANGE_TIMEOUT_MS", 10_000)
 EXCHANGE_API_URL = env_str("EXCHANGE_API_URL", "")
 # Candles per timeframe fetched on the first start so charts and indicators have data at once.
 BACKFILL_CANDLES = env_int("BACKFILL_CANDLES", 1000)
+
+# --- paper trading ------------------------------------------------------------------
+PAPER_INITIAL_BALANCE = env_str("PAPER_INITIAL_BALANCE", "10000")
+# Binance's VIP 0 commission rates (fractions).
+FEE_SPOT_MAKER = env_str("FEE_SPOT_MAKER", "0.001")
+FEE_SPOT_TAKER = env_str("FEE_SPOT_TAKER", "0.001")
+FEE_FUTURES_MAKER = env_str("FEE_FUTURES_MAKER", "0.0002")
+FEE_FUTURES_TAKER = env_str("FEE_FUTURES_TAKER", "0.0005")
+LIQUIDATION_FEE_RATE = env_str("LIQUIDATION_FEE_RATE", "0.0125")
+# How market orders are priced: "book" walks the order book, "bps" a fixed slip, "off".
+SLIPPAGE_MODE = env_str("SLIPPAGE_MODE", "book")
+SLIPPAGE_BPS = env_str("SLIPPAGE_BPS", "5")
+# The simulated funding rate charged every 8 h (00/08/16 UTC) per symbol (fraction).
+FUNDING_RATE = env_str("FUNDING_RATE", "0.0001")

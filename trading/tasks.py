@@ -18,3 +18,16 @@ def prices_poll_task() -> dict:
     """Fetch and publish the watched symbols' prices (beat: every PRICE_POLL_SECONDS)."""
     result = prices_poll()
     return {"ran": result.ran, "moved": result.moved, "error": result.error}
+
+
+@shared_task(
+    name="trading.ticks.process",
+    ignore_result=True,
+    soft_time_limit=60,
+    time_limit=90,
+)
+def ticks_process_task(symbols: list[str]) -> int:
+    """Run paper orders, stops, trailing stops, liquidations and funding on new prices."""
+    from trading.services.paper import ticks_process
+
+    return ticks_process(symbols=symbols)

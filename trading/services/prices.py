@@ -11,14 +11,16 @@ import json
 import logging
 import time
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
+from celery import current_app
 from django.conf import settings
 from django.db import transaction
 
 from cryptobot.lib.redis import redis_client
 from trading.errors import PriceUnavailable
-from trading.exchange.base import ExchangeError, Ticker
+from trading.exchange.base import ExchangeError, OrderBook, Ticker
 from trading.models import Symbol
 from trading.price_stream import price_channel
 from trading.services.candles import candles_store
@@ -50,6 +52,41 @@ def _read_prices(symbols: list[str]) -> dict[str, dict[str, Any]]:
 def _write_prices(payloads: dict[str, dict[str, Any]]) -> None:
     if payloads:
         redis_client().hset(_prices_key(), mapping={s: json.dumps(p) for s, p in payloads.items()})
+
+
+def _books_key() -> str:
+    return f"{settings.CACHE_KEY_PREFIX}:prices:books"
+
+
+def _write_books(books: dict[str, OrderBook]) -> None:
+    if books:
+        redis_client().hset(
+            _books_key(),
+            mapping={
+                s: json.dumps(
+                    {
+                        "bids": [[str(p), str(q)] for p, q in b.bids],
+                        "asks": [[str(p), str(q)] for p, q in b.asks],
+                        "timestamp": b.timestamp_ms,
+                    }
+                )
+                for s, b in books.items()
+            },
+        )
+
+
+def book_get(symbol: str) -> OrderBook | None:
+    """The order book stored by the last poll (the paper engine walks it for slippage)."""
+    raw = redis_client().hget(_books_key(), symbol)
+    if raw is None:
+        return None
+    data = json.loads(raw)
+    return OrderBook(
+        symbol=symbol,
+        bids=tuple((Decimal(p), Decimal(q)) for p, q in data["bids"]),
+        asks=tuple((Decimal(p), Decimal(q)) for p, q in data["asks"]),
+        timestamp_ms=data["timestamp"],
+    )
 
 
 def _read_feed() -> dict[str, Any]:
@@ -130,12 +167,24 @@ def _poll_at_one_instant() -> PollResult:
         fresh[symbol] = ticker_payload(ticker, fetched_at_ms=now_ms, source=exchange.name)
     if fresh:
         _write_prices(fresh)
+        _write_books(_fetch_books(exchange, list(fresh)))
         _update_forming_candles(list(fresh))
     _write_feed({"ok": True, "last_success": now_ms, "error": None})
     if fresh:
         payloads = list(fresh.values())
         transaction.on_commit(lambda: _publish(payloads))
+        transaction.on_commit(lambda: _enqueue_ticks(sorted(fresh)))
     return PollResult(ran=True, moved=sorted(fresh))
+
+
+def _fetch_books(exchange, symbols: list[str]) -> dict[str, OrderBook]:
+    books = {}
+    for symbol in symbols:
+        try:
+            books[symbol] = exchange.fetch_order_book(symbol, depth=20)
+        except ExchangeError as exc:
+            logger.warning("Order book of %s not updated: %s", symbol, exc)
+    return books
 
 
 def _update_forming_candles(symbols: list[str]) -> None:
@@ -168,6 +217,16 @@ def _mark_feed_failed(symbols: list[str], error: str, now_ms: int) -> None:
 def _publish(payloads: list[dict[str, Any]]) -> None:
     """One message per poll; each web process relays it to its own /ws/price clients."""
     redis_client().publish(price_channel(), json.dumps(payloads))
+
+
+def _enqueue_ticks(symbols: list[str]) -> None:
+    """Paper orders, stops and liquidations react to the new prices (trading.tasks)."""
+    current_app.send_task(
+        "trading.ticks.process",
+        args=[symbols],
+        queue="ticks",
+        expires=max(2.0, settings.PRICE_POLL_SECONDS * 2),
+    )
 
 
 def price_view(payload: dict[str, Any], *, now_ms: int | None = None) -> dict[str, Any]:

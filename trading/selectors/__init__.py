@@ -1,4 +1,5 @@
-"""Read-side queries of the trading app (markets and candles)."""
+"""Read-side queries of the trading app: markets and candles here, paper accounts in
+selectors/paper.py."""
 
 from __future__ import annotations
 
@@ -72,3 +73,16 @@ def indicator_rows(*, symbol: Symbol, timeframe: str, limit: int, spec) -> list[
             if isinstance(value, np.floating):
                 record[key] = float(value)
     return records
+
+
+def parse_time(name: str, raw: str):
+    """An epoch-ms or ISO-8601 query value, or InvalidParameter naming ``name``."""
+    from rest_framework.exceptions import ValidationError
+
+    from trading.api.serializers import EpochOrIsoField
+    from trading.errors import InvalidParameter
+
+    try:
+        return EpochOrIsoField().to_internal_value(raw)
+    except ValidationError as exc:
+        raise InvalidParameter(name, "use epoch milliseconds or ISO-8601") from exc

@@ -1,0 +1,504 @@
+"""Paper trading: every write to a paper account goes through here.
+
+Each operation is one transaction that locks the Account row, loads the AccountState
+(paper_state), runs the pure engine (trading/engine) and saves what changed; notifications
+go out after commit. Every order path (this, auto-trading, the Binance-compatible API)
+calls ``order_safety_check`` first: a refusal names the rule and changes nothing.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.db.models import Sum
+
+from cryptobot.api.errors import ApiError, Conflict, NotFound
+from trading import engine as core
+from trading import risk
+from trading.models import Account, LedgerEntry, Order, Position, RiskSettings, Trade
+from trading.notify import trading_event
+from trading.selectors.paper import balance_get, order_dict, risk_limits_of, trade_get
+from trading.services.markets import symbol_resolve
+from trading.services.paper_account import (
+    account_get,
+    cached_prices,
+    equity_of,
+    now_ms,
+    paper_engine,
+    snapshot,
+)
+from trading.services.paper_state import Loaded, result_save, state_load, to_dt
+from trading.services.prices import price_get
+
+ZERO = Decimal("0")
+HUNDRED = Decimal("100")
+
+
+class RiskCheckFailed(ApiError):
+    status_code = 422
+    code = "risk_check_failed"
+
+
+class OrderRefused(ApiError):
+    status_code = 422
+    code = "order_rejected"
+
+
+@contextmanager
+def _locked(user: AbstractBaseUser, events: list) -> Iterator[Loaded]:
+    """Lock the account, load its state; notifications in ``events`` go out after commit."""
+    account = account_get(user=user)
+    with transaction.atomic():
+        account = Account.objects.select_for_update().get(pk=account.pk)
+        yield state_load(account, prices=cached_prices())
+        user_id = account.user_id
+        pending = list(events)
+        transaction.on_commit(lambda: _notify(user_id, pending))
+
+
+def _notify(user_id: int, events: list) -> None:
+    for event in events:
+        kind, data = _describe(event)
+        if kind:
+            trading_event(user_id, kind, data)
+
+
+def _describe(event: Any) -> tuple[str | None, dict[str, Any]]:
+    if isinstance(event, core.TradeOpened):
+        t = event.trade
+        return "trade_opened", {
+            "trade_id": t.id,
+            "symbol": t.symbol,
+            "direction": str(t.direction),
+            "quantity": str(t.quantity),
+            "entry_price": str(t.entry_price),
+        }
+    if isinstance(event, core.TradeClosed):
+        t = event.trade
+        kind = {
+            core.CloseReason.STOP_LOSS: "stop_loss",
+            core.CloseReason.TAKE_PROFIT: "take_profit",
+            core.CloseReason.TRAILING_STOP: "stop_loss",
+            core.CloseReason.LIQUIDATION: "liquidation",
+        }.get(event.reason, "trade_closed")
+        return kind, {
+            "trade_id": t.id,
+            "symbol": t.symbol,
+            "reason": str(event.reason),
+            "exit_price": str(t.exit_price),
+            "realized_pnl": str(t.net_pnl),
+        }
+    if isinstance(event, core.OrderRejected):
+        return "order_rejected", {
+            "symbol": event.order.symbol,
+            "rule": str(event.rule),
+            "message": event.message,
+        }
+    return None, {}
+
+
+# ---------------------------------------------------------------------------- risk
+
+
+@dataclass(frozen=True)
+class TradeRequest:
+    """A proposed trade as POST /trade and POST /safety/check take it (validated types)."""
+
+    symbol: str
+    direction: str
+    market: str = "futures"
+    quantity: Decimal | None = None
+    quote_amount: Decimal | None = None
+    equity_pct: Decimal | None = None
+    leverage: int | None = None
+    margin_type: str | None = None
+    order_type: str = "market"
+    price: Decimal | None = None
+    stop_loss: Decimal | None = None
+    stop_loss_pct: Decimal | None = None
+    take_profit: Decimal | None = None
+    take_profit_pct: Decimal | None = None
+    trailing_stop_pct: Decimal | None = None
+    source: str = "manual"
+    strategy: str = ""
+
+
+@dataclass(frozen=True)
+class _Resolved:
+    symbol: str
+    quantity: Decimal
+    price: Decimal
+    leverage: int
+    margin_type: core.MarginType | None
+    stop_loss: Decimal | None
+    take_profit: Decimal | None
+
+
+def _resolve(
+    request: TradeRequest, state: core.AccountState, snap: core.MarketSnapshot
+) -> _Resolved:
+    """Turn sizes and percentages into the engine's absolute numbers."""
+    long = request.direction == "long"
+    price = request.price if request.order_type == "limit" and request.price else snap.price
+    if request.quantity is not None:
+        quantity = request.quantity
+    elif request.quote_amount is not None:
+        quantity = request.quote_amount / price
+    settings_ = state.settings.get(request.symbol, core.SymbolSettings())
+    leverage = 1 if request.market == "spot" else (request.leverage or settings_.leverage)
+    if request.quantity is None and request.quote_amount is None:
+        # equity_pct: the share of equity committed as margin (spot: as cost).
+        margin = equity_of(state) * (request.equity_pct or ZERO) / HUNDRED
+        quantity = margin * leverage / price
+    margin_type = None
+    if request.market == "futures" and request.margin_type:
+        margin_type = (
+            core.MarginType.ISOLATED
+            if request.margin_type == "isolated"
+            else core.MarginType.CROSSED
+        )
+    stop_loss = request.stop_loss
+    if stop_loss is None and request.stop_loss_pct is not None:
+        sign = -1 if long else 1
+        stop_loss = price * (1 + sign * request.stop_loss_pct / HUNDRED)
+    take_profit = request.take_profit
+    if take_profit is None and request.take_profit_pct is not None:
+        sign = 1 if long else -1
+        take_profit = price * (1 + sign * request.take_profit_pct / HUNDRED)
+    rules = paper_engine().rules[request.symbol]
+    return _Resolved(
+        symbol=request.symbol,
+        quantity=core.round_qty(quantity, rules),
+        price=price,
+        leverage=leverage,
+        margin_type=margin_type,
+        stop_loss=None if stop_loss is None else core.round_price(stop_loss, rules),
+        take_profit=None if take_profit is None else core.round_price(take_profit, rules),
+    )
+
+
+def _risk_limits(account: Account) -> risk.RiskLimits:
+    row, _ = RiskSettings.objects.get_or_create(account=account)
+    return risk_limits_of(row)
+
+
+def _account_view(account: Account, state: core.AccountState, now_ms: int) -> risk.AccountView:
+    equity = equity_of(state)
+    day_start = now_ms - now_ms % 86_400_000
+    today = (
+        LedgerEntry.objects.filter(account=account, asset="USDT", time__gte=to_dt(day_start))
+        .exclude(kind__in=[LedgerEntry.Kind.DEPOSIT, LedgerEntry.Kind.RESET])
+        .aggregate(total=Sum("amount"))["total"]
+        or ZERO
+    )
+    summary = core.account_summary(state, paper_engine().rules)
+    day_start_equity = summary.wallet_balance - today
+    recent = list(
+        Trade.objects.filter(
+            account=account, status__in=[Trade.Status.CLOSED, Trade.Status.LIQUIDATED]
+        )
+        .order_by("-closed_at")
+        .values_list("realized_pnl", "fees", "funding", "closed_at")[:50]
+    )
+    losses = 0
+    for pnl, fees, funding, _closed in recent:
+        if pnl - fees + funding >= 0:
+            break
+        losses += 1
+    last_loss_ms = int(recent[0][3].timestamp() * 1000) if losses else None
+    return risk.AccountView(
+        equity=equity,
+        available=summary.available_balance,
+        open_trades=len(state.trades),
+        day_start_equity=max(day_start_equity, ZERO),
+        peak_equity=max(account.peak_equity, equity),
+        consecutive_losses=losses,
+        last_loss_ms=last_loss_ms,
+        now_ms=now_ms,
+    )
+
+
+def _checks(account: Account, loaded: Loaded, request: TradeRequest, snap: core.MarketSnapshot):
+    """The rule-by-rule safety check, ending with the engine's own margin/balance check
+    (a dry run on a copy of the state)."""
+    resolved = _resolve(request, loaded.state, snap)
+    proposal = risk.Proposal(
+        symbol=request.symbol,
+        market=request.market,
+        direction=request.direction,
+        quantity=resolved.quantity,
+        price=resolved.price,
+        leverage=resolved.leverage,
+        stop_loss=resolved.stop_loss,
+    )
+    checks = risk.evaluate(
+        _risk_limits(account), proposal, _account_view(account, loaded.state, snap.time_ms)
+    )
+    dry = _open(copy.deepcopy(loaded.state), request, resolved, snap)
+    rejected = dry.order is not None and dry.order.status == core.OrderStatus.REJECTED
+    checks.append(
+        risk.Check(
+            rule="balance",
+            passed=not rejected,
+            value=str(resolved.quantity),
+            limit="",
+            message=(dry.order.reject_message if rejected else "The account can fund this order."),
+        )
+    )
+    return resolved, checks
+
+
+def _open(
+    state: core.AccountState, request: TradeRequest, resolved: _Resolved, snap: core.MarketSnapshot
+) -> core.Result:
+    return paper_engine().open_trade(
+        state,
+        symbol=request.symbol,
+        market=core.Market(request.market),
+        direction=core.Direction(request.direction),
+        snapshot=snap,
+        quantity=resolved.quantity,
+        order_type=core.OrderType.LIMIT if request.order_type == "limit" else core.OrderType.MARKET,
+        price=resolved.price if request.order_type == "limit" else None,
+        leverage=resolved.leverage if request.market == "futures" else None,
+        margin_type=resolved.margin_type,
+        stop_loss=resolved.stop_loss,
+        take_profit=resolved.take_profit,
+        trailing_stop_pct=request.trailing_stop_pct,
+        source=core.Source(request.source),
+        strategy=request.strategy,
+    )
+
+
+def order_safety_check(*, user: AbstractBaseUser, request: TradeRequest) -> dict[str, Any]:
+    """POST /safety/check: every rule's verdict for a proposed trade; changes nothing."""
+    request = _canonical(request)
+    account = account_get(user=user)
+    loaded = state_load(account, prices=cached_prices())
+    _, checks = _checks(account, loaded, request, snapshot(request.symbol))
+    return {"allowed": risk.allowed(checks), "checks": [c.as_dict() for c in checks]}
+
+
+def _canonical(request: TradeRequest) -> TradeRequest:
+    return replace(request, symbol=symbol_resolve(request.symbol))
+
+
+# ---------------------------------------------------------------------------- trades
+
+
+def trade_open(*, user: AbstractBaseUser, request: TradeRequest) -> dict[str, Any]:
+    """Open a trade after the safety check; returns the trade (or the pending entry order).
+
+    Raises RiskCheckFailed / OrderRefused (422) or Conflict (409); nothing changes then.
+    """
+    request = _canonical(request)
+    snap = snapshot(request.symbol)
+    events: list = []
+    rejected: list = []
+    try:
+        with _locked(user, events) as loaded:
+            state = loaded.state
+            opposite = [
+                t
+                for t in state.trades.values()
+                if t.symbol == request.symbol
+                and str(t.market) == request.market
+                and str(t.direction) != request.direction
+            ]
+            if opposite and request.market == "futures":
+                raise Conflict(
+                    f"Trade {opposite[0].id} is an open {opposite[0].direction} on "
+                    f"{request.symbol}; close it before opening a {request.direction}.",
+                    code="open_trade_exists",
+                    details={"trade_id": opposite[0].id},
+                )
+            resolved, checks = _checks(loaded.account, loaded, request, snap)
+            failed = [c for c in checks if not c.passed and c.rule != "balance"]
+            if failed:
+                raise RiskCheckFailed(
+                    f"Refused by your risk settings: {failed[0].message}",
+                    details={"rule": failed[0].rule, "checks": [c.as_dict() for c in checks]},
+                )
+            result = _open(state, request, resolved, snap)
+            order = result.order
+            if order is not None and order.status == core.OrderStatus.REJECTED:
+                rejected.extend(result.events)
+                raise OrderRefused(
+                    order.reject_message or "The order was rejected.",
+                    details={"rule": order.reject_reason},
+                )
+            result_save(loaded, result)
+            events.extend(result.events)
+            _track_peak(loaded)
+    finally:
+        if rejected:
+            _notify(user.pk, rejected)
+    trade_ids = list(result.trades)
+    if trade_ids:
+        return trade_get(user=user, number=trade_ids[-1])
+    return {
+        "status": "pending",
+        "order": order_dict(Order.objects.get(account=loaded.account, number=order.id)),
+    }
+
+
+def _track_peak(loaded: Loaded) -> None:
+    equity = equity_of(loaded.state)
+    if equity > loaded.account.peak_equity:
+        Account.objects.filter(pk=loaded.account.pk).update(peak_equity=equity)
+
+
+def trade_close(
+    *,
+    user: AbstractBaseUser,
+    number: int,
+    quantity: Decimal | None = None,
+    order_type: str = "market",
+    price: Decimal | None = None,
+) -> dict[str, Any]:
+    """Close all or ``quantity`` of an open trade, at market or with a limit order."""
+    row = _trade_row(user, number)
+    if row.status != Trade.Status.OPEN:
+        raise Conflict(
+            f"Trade {number} is {row.status}; only open trades can be closed.",
+            code="trade_not_open",
+        )
+    snap = snapshot(row.symbol)
+    events: list = []
+    with _locked(user, events) as loaded:
+        try:
+            result = paper_engine().close_trade(
+                loaded.state,
+                number,
+                snap,
+                quantity=quantity,
+                order_type=core.OrderType.LIMIT if order_type == "limit" else core.OrderType.MARKET,
+                price=price,
+            )
+        except core.EngineRefusal as exc:
+            raise OrderRefused(exc.message, details={"rule": str(exc.rule)}) from exc
+        if result.order is not None and result.order.status == core.OrderStatus.REJECTED:
+            raise OrderRefused(
+                result.order.reject_message, details={"rule": result.order.reject_reason}
+            )
+        result_save(loaded, result)
+        events.extend(result.events)
+    return trade_get(user=user, number=number)
+
+
+def trade_update(
+    *, user: AbstractBaseUser, number: int, changes: dict[str, Decimal | None]
+) -> dict[str, Any]:
+    """Change a trade's stop-loss / take-profit / trailing stop (None removes one)."""
+    row = _trade_row(user, number)
+    if row.status != Trade.Status.OPEN:
+        raise Conflict(
+            f"Trade {number} is {row.status}; only open trades can be changed.",
+            code="trade_not_open",
+        )
+    price = Decimal(price_get(row.symbol)["price"])
+    events: list = []
+    with _locked(user, events) as loaded:
+        kwargs = {
+            k: changes.get(k, core.KEEP) for k in ("stop_loss", "take_profit", "trailing_stop_pct")
+        }
+        try:
+            result = paper_engine().update_trade_protection(
+                loaded.state, number, price=price, **kwargs
+            )
+        except core.EngineRefusal as exc:
+            field_ = next((k for k in changes), "stop_loss")
+            raise ApiError(exc.message, code="invalid", details={field_: [exc.message]}) from exc
+        result_save(loaded, result)
+    return trade_get(user=user, number=number)
+
+
+def _trade_row(user: AbstractBaseUser, number: int) -> Trade:
+    row = Trade.objects.filter(account__user=user, number=number).first()
+    if row is None:
+        raise NotFound(f"You have no trade {number}.")
+    return row
+
+
+# ---------------------------------------------------------------------------- reset
+
+
+def balance_reset(
+    *, user: AbstractBaseUser, initial_balance: Decimal | None = None
+) -> dict[str, Any]:
+    """Close every position and order, and start over at ``initial_balance``."""
+    events: list = []
+    with _locked(user, events) as loaded:
+        amount = initial_balance if initial_balance is not None else loaded.account.initial_balance
+        result = paper_engine().reset(loaded.state, amount, now_ms())
+        result_save(loaded, result)
+        Order.objects.filter(account=loaded.account, status__in=Order.OPEN_STATUSES).update(
+            status=Order.Status.CANCELED
+        )
+        Account.objects.filter(pk=loaded.account.pk).update(
+            initial_balance=amount, peak_equity=amount
+        )
+        loaded.account.initial_balance = amount
+        events.extend(result.events)
+    return balance_get(user=user)
+
+
+# ---------------------------------------------------------------------------- ticks
+
+
+def ticks_process(*, symbols: list[str]) -> int:
+    """Run resting orders, stops, trailing stops, liquidation and funding for every account
+    with something open in ``symbols``, at the last polled price. Idempotent: the engine
+    ignores a snapshot it has already processed. Returns how many accounts were touched."""
+    snaps = {}
+    for symbol in symbols:
+        try:
+            snaps[symbol] = snapshot(symbol)
+        except ApiError:
+            continue
+    if not snaps:
+        return 0
+    names = list(snaps)
+    account_ids = (
+        set(
+            Order.objects.filter(symbol__in=names, status__in=Order.OPEN_STATUSES).values_list(
+                "account_id", flat=True
+            )
+        )
+        | set(Position.objects.filter(symbol__in=names).values_list("account_id", flat=True))
+        | set(
+            Trade.objects.filter(symbol__in=names, status=Trade.Status.OPEN).values_list(
+                "account_id", flat=True
+            )
+        )
+    )
+    rate = Decimal(settings.FUNDING_RATE)
+    for account_id in sorted(account_ids):
+        events: list = []
+        with transaction.atomic():
+            account = Account.objects.select_for_update().get(pk=account_id)
+            loaded = state_load(account, prices=cached_prices())
+            for symbol, snap in snaps.items():
+                result = paper_engine().on_price(loaded.state, snap)
+                position = loaded.state.positions.get(symbol)
+                if position is not None:
+                    last = loaded.state.funding_ms.get(symbol) or position.opened_ms
+                    for instant in core.funding_due(last, snap.time_ms):
+                        funded = paper_engine().apply_funding(
+                            loaded.state, symbol, rate, snap.price, instant
+                        )
+                        result_save(loaded, funded)
+                if result.changed:
+                    result_save(loaded, result)
+                    events.extend(result.events)
+            user_id = account.user_id
+            transaction.on_commit(lambda uid=user_id, ev=list(events): _notify(uid, ev))
+    return len(account_ids)

@@ -1,0 +1,100 @@
+"""The paper engine as configured, market snapshots for it, and the accounts it runs on."""
+
+from __future__ import annotations
+
+import time
+from decimal import Decimal
+from functools import cache
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, transaction
+
+from trading import engine as core
+from trading.models import Account, RiskSettings, Symbol
+from trading.services.paper_state import result_save, state_load
+from trading.services.prices import book_get, price_get, price_list
+
+ZERO = Decimal("0")
+
+
+@cache
+def paper_engine() -> core.Engine:
+    """The engine with the configured fees and slippage and the catalogue's market rules."""
+    fees = core.FeeSchedule(
+        spot_maker=Decimal(settings.FEE_SPOT_MAKER),
+        spot_taker=Decimal(settings.FEE_SPOT_TAKER),
+        futures_maker=Decimal(settings.FEE_FUTURES_MAKER),
+        futures_taker=Decimal(settings.FEE_FUTURES_TAKER),
+        liquidation_fee_rate=Decimal(settings.LIQUIDATION_FEE_RATE),
+    )
+    slippage = core.SlippageModel(mode=settings.SLIPPAGE_MODE, bps=Decimal(settings.SLIPPAGE_BPS))
+    rules = {
+        s.symbol: core.MarketRules(
+            symbol=s.symbol,
+            base=s.base,
+            quote=s.quote,
+            tick_size=s.tick_size,
+            step_size=s.step_size,
+            min_notional=s.min_notional,
+            max_leverage=s.max_leverage,
+            brackets=core.brackets_for(s.symbol, s.max_leverage),
+        )
+        for s in Symbol.objects.all()
+    }
+    return core.Engine(fees=fees, slippage=slippage, rules=rules)
+
+
+def snapshot(symbol: str) -> core.MarketSnapshot:
+    """The market as the last poll saw it: price (also the mark) and the order book."""
+    price = price_get(symbol)
+    return core.MarketSnapshot(
+        symbol=symbol,
+        price=Decimal(price["price"]),
+        time_ms=int(price["timestamp"]),
+        book=book_get(symbol),
+    )
+
+
+def cached_prices() -> dict[str, Decimal]:
+    return {p["symbol"]: Decimal(p["price"]) for p in price_list()}
+
+
+# ---------------------------------------------------------------------------- accounts
+
+
+def account_get(*, user: AbstractBaseUser) -> Account:
+    """The user's paper account, created (and funded) on first use."""
+    account = Account.objects.filter(user=user).first()
+    if account is not None:
+        return account
+    initial = Decimal(settings.PAPER_INITIAL_BALANCE)
+    try:
+        with transaction.atomic():
+            account = Account.objects.create(
+                user=user, initial_balance=initial, peak_equity=initial
+            )
+            RiskSettings.objects.create(account=account)
+            loaded = state_load(account)
+            result = paper_engine().deposit(loaded.state, "USDT", initial, now_ms())
+            result_save(loaded, result)
+    except IntegrityError:  # created by a concurrent request
+        account = Account.objects.get(user=user)
+    return account
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def equity_of(state: core.AccountState) -> Decimal:
+    summary = core.account_summary(state, paper_engine().rules)
+    spot = sum(
+        (
+            amount * state.prices[f"{asset}USDT"]
+            for asset, amount in state.balances.items()
+            if asset != "USDT" and f"{asset}USDT" in state.prices
+        ),
+        ZERO,
+    )
+    return summary.margin_balance + spot

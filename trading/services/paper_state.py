@@ -1,0 +1,410 @@
+"""The ORM shell of the paper engine: AccountState from rows, and back.
+
+Callers hold the Account row lock (``select_for_update``) for the whole load → engine →
+save cycle, inside one transaction, so concurrent requests on one account run one after
+the other and never overdraw or double-fill. Only what the engine's Result lists is
+written back (plus balances whose locks moved).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from trading import engine as core
+from trading.models import (
+    Account,
+    Balance,
+    Fill,
+    LedgerEntry,
+    Order,
+    Position,
+    SymbolSetting,
+    Trade,
+)
+
+ZERO = Decimal("0")
+
+
+def to_dt(ms: int | None) -> datetime | None:
+    return None if ms is None else datetime.fromtimestamp(ms / 1000, UTC)
+
+
+def to_ms(moment: datetime | None) -> int | None:
+    return None if moment is None else int(moment.timestamp() * 1000)
+
+
+@dataclass
+class Loaded:
+    """An account's state plus what was read, so saving can tell what changed."""
+
+    account: Account
+    state: core.AccountState
+    balances: dict[str, tuple[Decimal, Decimal]] = field(default_factory=dict)
+
+
+def state_load(account: Account, *, prices: dict[str, Decimal] | None = None) -> Loaded:
+    """Build the engine's AccountState from the account's rows (open orders and trades only).
+
+    ``prices``: last prices to seed marks with (the price cache), so cross-margin values are
+    current even for symbols this call does not touch.
+    """
+    state = core.AccountState(
+        next_order_id=account.next_order_id,
+        next_trade_id=account.next_trade_id,
+        next_fill_id=account.next_fill_id,
+        funding_ms={k: int(v) for k, v in (account.funding_ms or {}).items()},
+    )
+    loaded = Loaded(account, state)
+    for row in Balance.objects.filter(account=account):
+        state.balances[row.asset] = row.amount
+        if row.locked:
+            state.locked[row.asset] = row.locked
+        loaded.balances[row.asset] = (row.amount, row.locked)
+    for row in SymbolSetting.objects.filter(account=account):
+        state.settings[row.symbol] = core.SymbolSettings(
+            leverage=row.leverage, margin_type=core.MarginType(row.margin_type)
+        )
+    for row in Position.objects.filter(account=account):
+        state.positions[row.symbol] = core.Position(
+            symbol=row.symbol,
+            quantity=row.quantity,
+            entry_price=row.entry_price,
+            leverage=row.leverage,
+            margin_type=core.MarginType(row.margin_type),
+            isolated_wallet=row.isolated_wallet,
+            opened_ms=to_ms(row.opened_at),
+            updated_ms=to_ms(row.updated_at),
+            realized_pnl=row.realized_pnl,
+            trade_id=row.trade_number,
+        )
+    for row in Order.objects.filter(account=account, status__in=Order.OPEN_STATUSES):
+        state.orders[row.number] = _order_from_row(row)
+    for row in Trade.objects.filter(account=account, status=Trade.Status.OPEN):
+        state.trades[row.number] = _trade_from_row(row)
+    for symbol, price in (prices or {}).items():
+        state.prices[symbol] = price
+        state.marks[symbol] = price
+    return loaded
+
+
+def _order_from_row(row: Order) -> core.Order:
+    protection = None
+    if row.protection:
+        protection = core.Protection(
+            *(
+                _dec(row.protection.get(k))
+                for k in ("stop_loss", "take_profit", "trailing_stop_pct")
+            )
+        )
+    return core.Order(
+        id=row.number,
+        symbol=row.symbol,
+        market=core.Market(row.market),
+        side=core.Side(row.side),
+        type=core.OrderType(row.type),
+        quantity=row.quantity,
+        price=row.price,
+        stop_price=row.stop_price,
+        time_in_force=core.TimeInForce(row.time_in_force),
+        reduce_only=row.reduce_only,
+        close_position=row.close_position,
+        client_order_id=row.client_order_id,
+        status=core.OrderStatus(row.status),
+        created_ms=to_ms(row.created_at),
+        updated_ms=to_ms(row.updated_at),
+        quote_quantity=row.quote_quantity,
+        working_type=core.WorkingType(row.working_type),
+        leverage=row.leverage,
+        source=core.Source(row.source),
+        strategy=row.strategy,
+        opens_trade=row.opens_trade,
+        protection=protection,
+        executed_qty=row.executed_qty,
+        cum_quote=row.cum_quote,
+        avg_price=row.avg_price,
+        reject_reason=row.reject_reason,
+        reject_message=row.reject_message,
+        reserved=row.reserved,
+        reserved_asset=row.reserved_asset,
+        trade_id=row.trade_number,
+        close_reason=core.CloseReason(row.close_reason) if row.close_reason else None,
+    )
+
+
+def _trade_from_row(row: Trade) -> core.Trade:
+    return core.Trade(
+        id=row.number,
+        symbol=row.symbol,
+        market=core.Market(row.market),
+        direction=core.Direction(row.direction),
+        quantity=row.quantity,
+        entry_price=row.entry_price,
+        opened_ms=to_ms(row.opened_at),
+        source=core.Source(row.source),
+        strategy=row.strategy,
+        status=core.TradeStatus(row.status),
+        entered_qty=row.entered_qty,
+        exited_qty=row.exited_qty,
+        exit_price=row.exit_price or ZERO,
+        closed_ms=to_ms(row.closed_at),
+        close_reason=core.CloseReason(row.close_reason) if row.close_reason else None,
+        stop_loss=row.stop_loss,
+        take_profit=row.take_profit,
+        trailing_stop_pct=row.trailing_stop_pct,
+        watermark=row.watermark,
+        fees=row.fees,
+        realized_pnl=row.realized_pnl,
+        funding=row.funding,
+        leverage=row.leverage,
+        margin_type=core.MarginType(row.margin_type) if row.margin_type else None,
+    )
+
+
+def _dec(value) -> Decimal | None:
+    return None if value is None else Decimal(str(value))
+
+
+def result_save(loaded: Loaded, result: core.Result) -> None:
+    """Write back what ``result`` changed; the caller's transaction and lock are still held."""
+    account, state = loaded.account, loaded.state
+    _save_balances(loaded)
+    if result.ledger:
+        LedgerEntry.objects.bulk_create(
+            LedgerEntry(
+                account=account,
+                asset=e.asset,
+                amount=e.amount,
+                kind=str(e.kind),
+                symbol=e.symbol,
+                order_number=e.order_id,
+                trade_number=e.trade_id,
+                time=to_dt(e.time_ms),
+            )
+            for e in result.ledger
+        )
+    orders = [o for o in result.orders.values() if o.id > 0]
+    if orders:
+        Order.objects.bulk_create(
+            [_order_row(account, o) for o in orders],
+            update_conflicts=True,
+            unique_fields=["account", "number"],
+            update_fields=_ORDER_UPDATE_FIELDS,
+        )
+    if result.trades:
+        Trade.objects.bulk_create(
+            [_trade_row(account, t) for t in result.trades.values()],
+            update_conflicts=True,
+            unique_fields=["account", "number"],
+            update_fields=_TRADE_UPDATE_FIELDS,
+        )
+    if result.fills:
+        Fill.objects.bulk_create(_fill_row(account, f) for f in result.fills)
+    _save_positions(account, state, result.positions)
+    for symbol in result.settings:
+        s = state.settings[symbol]
+        SymbolSetting.objects.update_or_create(
+            account=account,
+            symbol=symbol,
+            defaults={"leverage": s.leverage, "margin_type": str(s.margin_type)},
+        )
+    account.next_order_id = state.next_order_id
+    account.next_trade_id = state.next_trade_id
+    account.next_fill_id = state.next_fill_id
+    account.funding_ms = dict(state.funding_ms)
+    account.save(
+        update_fields=["next_order_id", "next_trade_id", "next_fill_id", "funding_ms", "updated_at"]
+    )
+
+
+def _save_balances(loaded: Loaded) -> None:
+    state = loaded.state
+    assets = set(state.balances) | set(state.locked) | set(loaded.balances)
+    changed = []
+    for asset in assets:
+        now = (state.balances.get(asset, ZERO), state.locked.get(asset, ZERO))
+        if loaded.balances.get(asset) != now:
+            changed.append(
+                Balance(account=loaded.account, asset=asset, amount=now[0], locked=now[1])
+            )
+    if changed:
+        Balance.objects.bulk_create(
+            changed,
+            update_conflicts=True,
+            unique_fields=["account", "asset"],
+            update_fields=["amount", "locked"],
+        )
+        loaded.balances.update({b.asset: (b.amount, b.locked) for b in changed})
+
+
+def _save_positions(account: Account, state: core.AccountState, symbols: set[str]) -> None:
+    gone = [s for s in symbols if s not in state.positions]
+    if gone:
+        Position.objects.filter(account=account, symbol__in=gone).delete()
+    present = [state.positions[s] for s in symbols if s in state.positions]
+    if present:
+        Position.objects.bulk_create(
+            [
+                Position(
+                    account=account,
+                    symbol=p.symbol,
+                    quantity=p.quantity,
+                    entry_price=p.entry_price,
+                    leverage=p.leverage,
+                    margin_type=str(p.margin_type),
+                    isolated_wallet=p.isolated_wallet,
+                    realized_pnl=p.realized_pnl,
+                    trade_number=p.trade_id,
+                    opened_at=to_dt(p.opened_ms),
+                    updated_at=to_dt(p.updated_ms),
+                )
+                for p in present
+            ],
+            update_conflicts=True,
+            unique_fields=["account", "symbol"],
+            update_fields=[
+                "quantity",
+                "entry_price",
+                "leverage",
+                "margin_type",
+                "isolated_wallet",
+                "realized_pnl",
+                "trade_number",
+                "opened_at",
+                "updated_at",
+            ],
+        )
+
+
+_ORDER_UPDATE_FIELDS = [
+    "status",
+    "executed_qty",
+    "cum_quote",
+    "avg_price",
+    "reserved",
+    "reserved_asset",
+    "reject_reason",
+    "reject_message",
+    "trade_number",
+    "close_reason",
+    "updated_at",
+    "quantity",
+    "protection",
+]
+_TRADE_UPDATE_FIELDS = [
+    "status",
+    "quantity",
+    "entered_qty",
+    "exited_qty",
+    "entry_price",
+    "exit_price",
+    "leverage",
+    "margin_type",
+    "stop_loss",
+    "take_profit",
+    "trailing_stop_pct",
+    "watermark",
+    "fees",
+    "realized_pnl",
+    "funding",
+    "close_reason",
+    "closed_at",
+]
+
+
+def _order_row(account: Account, o: core.Order) -> Order:
+    protection = None
+    if o.protection is not None:
+        protection = {
+            k: (None if v is None else str(v))
+            for k, v in (
+                ("stop_loss", o.protection.stop_loss),
+                ("take_profit", o.protection.take_profit),
+                ("trailing_stop_pct", o.protection.trailing_stop_pct),
+            )
+        }
+    return Order(
+        account=account,
+        number=o.id,
+        symbol=o.symbol,
+        market=str(o.market),
+        side=str(o.side),
+        type=str(o.type),
+        status=str(o.status),
+        quantity=o.quantity,
+        quote_quantity=o.quote_quantity,
+        price=o.price,
+        stop_price=o.stop_price,
+        time_in_force=str(o.time_in_force),
+        reduce_only=o.reduce_only,
+        close_position=o.close_position,
+        working_type=str(o.working_type),
+        client_order_id=o.client_order_id,
+        leverage=o.leverage,
+        source=str(o.source),
+        strategy=o.strategy,
+        opens_trade=o.opens_trade,
+        protection=protection,
+        executed_qty=o.executed_qty,
+        cum_quote=o.cum_quote,
+        avg_price=o.avg_price,
+        reserved=o.reserved,
+        reserved_asset=o.reserved_asset,
+        reject_reason=o.reject_reason,
+        reject_message=o.reject_message[:300],
+        trade_number=o.trade_id,
+        close_reason=str(o.close_reason) if o.close_reason else "",
+        created_at=to_dt(o.created_ms),
+        updated_at=to_dt(o.updated_ms),
+    )
+
+
+def _trade_row(account: Account, t: core.Trade) -> Trade:
+    return Trade(
+        account=account,
+        number=t.id,
+        symbol=t.symbol,
+        market=str(t.market),
+        direction=str(t.direction),
+        status=str(t.status),
+        quantity=t.quantity,
+        entered_qty=t.entered_qty,
+        exited_qty=t.exited_qty,
+        entry_price=t.entry_price,
+        exit_price=t.exit_price or None,
+        leverage=t.leverage,
+        margin_type=str(t.margin_type) if t.margin_type else "",
+        stop_loss=t.stop_loss,
+        take_profit=t.take_profit,
+        trailing_stop_pct=t.trailing_stop_pct,
+        watermark=t.watermark,
+        fees=t.fees,
+        realized_pnl=t.realized_pnl,
+        funding=t.funding,
+        close_reason=str(t.close_reason) if t.close_reason else "",
+        source=str(t.source),
+        strategy=t.strategy,
+        opened_at=to_dt(t.opened_ms),
+        closed_at=to_dt(t.closed_ms),
+    )
+
+
+def _fill_row(account: Account, f: core.Fill) -> Fill:
+    return Fill(
+        account=account,
+        number=f.id,
+        order_number=f.order_id,
+        trade_number=f.trade_id,
+        symbol=f.symbol,
+        market=str(f.market),
+        side=str(f.side),
+        price=f.price,
+        qty=f.qty,
+        quote_qty=f.quote_qty,
+        fee=f.fee,
+        fee_asset=f.fee_asset,
+        maker=f.maker,
+        realized_pnl=f.realized_pnl,
+        time=to_dt(f.time_ms),
+    )

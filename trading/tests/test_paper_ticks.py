@@ -1,0 +1,62 @@
+"""Price ticks drive stops and targets through the ORM shell, exactly once."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+from cryptobot.lib.redis import redis_client
+from trading.models import Account, LedgerEntry, Trade
+from trading.services.prices import _books_key, _prices_key, prices_poll
+from trading.services.paper import ticks_process
+
+
+def _set_price(symbol: str, price: Decimal) -> None:
+    """Stand in for the next poll: the cached price and order book move together (the paper
+    engine reads only these)."""
+    payload = json.loads(redis_client().hget(_prices_key(), symbol))
+    shift = price - Decimal(payload["price"])
+    payload.update(price=str(price), timestamp=payload["timestamp"] + 60_000)
+    redis_client().hset(_prices_key(), symbol, json.dumps(payload))
+    book = json.loads(redis_client().hget(_books_key(), symbol))
+    for side in ("bids", "asks"):
+        book[side] = [[str(Decimal(p) + shift), q] for p, q in book[side]]
+    redis_client().hset(_books_key(), symbol, json.dumps(book))
+
+
+def test_stop_loss_fires_once_on_the_tick_that_crosses_it(api_client, user, frozen_replay):
+    prices_poll()
+    trade = api_client.post(
+        "/trade",
+        {"symbol": "ETHUSDT", "direction": "long", "quote_amount": "1000", "leverage": 3,
+         "margin_type": "isolated", "stop_loss_pct": "1", "take_profit_pct": "3"},
+        format="json",
+    ).json()
+    stop = Decimal(trade["stop_loss"])
+    _set_price("ETHUSDT", stop + Decimal("0.50"))
+    assert ticks_process(symbols=["ETHUSDT"]) == 1
+    assert Trade.objects.get(number=trade["id"]).status == "open"
+    _set_price("ETHUSDT", stop - Decimal("0.10"))
+    ticks_process(symbols=["ETHUSDT"])
+    closed = Trade.objects.get(number=trade["id"])
+    assert closed.status == "closed" and closed.close_reason == "stop_loss"
+    entries = LedgerEntry.objects.count()
+    ticks_process(symbols=["ETHUSDT"])  # the same tick again changes nothing
+    assert LedgerEntry.objects.count() == entries
+    account = Account.objects.get(user=user)
+    assert account.positions.count() == 0
+
+
+def test_take_profit_on_a_short(api_client, frozen_replay):
+    prices_poll()
+    trade = api_client.post(
+        "/trade",
+        {"symbol": "BTCUSDT", "direction": "short", "quote_amount": "800",
+         "take_profit_pct": "2"},
+        format="json",
+    ).json()
+    _set_price("BTCUSDT", Decimal(trade["take_profit"]) - Decimal("1"))
+    ticks_process(symbols=["BTCUSDT"])
+    closed = api_client.get(f"/trades/{trade['id']}").json()
+    assert closed["status"] == "closed" and closed["close_reason"] == "take_profit"
+    assert Decimal(closed["realized_pnl"]) > 0
