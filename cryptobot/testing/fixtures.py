@@ -16,6 +16,8 @@ from cryptobot.api.tokens import api_token_get_or_create
 from cryptobot.lib.redis import redis_client
 from cryptobot.testing.factories import PASSWORD, UserFactory
 from cryptobot.testing.live import BASE_DIR, LiveProcesses
+from trading.services.exchange import current_exchange, replay_clock_ensure
+from trading.services.markets import symbols_seed, watched_symbols_changed
 
 
 @pytest.fixture(autouse=True)
@@ -87,3 +89,35 @@ def live_workers(transactional_db) -> Iterator[LiveProcesses]:
         yield procs
     finally:
         procs.stop()
+
+
+# --- market data ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def markets(db):
+    symbols_seed()
+    watched_symbols_changed()
+
+
+def _replay(speed: float):
+    """Re-anchor the replay clock at ``speed`` and rebuild this process's adapter on it."""
+    replay_clock_ensure(speed=speed)
+    current_exchange.cache_clear()
+    return current_exchange()
+
+
+@pytest.fixture
+def frozen_replay(markets):
+    """Replay time practically stands still: every poll sees the same instant."""
+    exchange = _replay(1e-9)
+    yield exchange
+    current_exchange.cache_clear()
+
+
+@pytest.fixture
+def fast_replay(markets):
+    """Replay at 600x: a minute of market per 0.1 s, so successive polls differ."""
+    exchange = _replay(600.0)
+    yield exchange
+    current_exchange.cache_clear()

@@ -12,6 +12,7 @@ from trading.models import Symbol
 from trading.symbols import normalize_symbol
 
 _WATCHED_CACHE_KEY = "markets:watched"
+_ALL_CACHE_KEY = "markets:all"
 
 
 @transaction.atomic
@@ -33,7 +34,7 @@ def symbols_seed() -> int:
             },
         )
         created += was_created
-    transaction.on_commit(lambda: cache.delete(_WATCHED_CACHE_KEY))
+    transaction.on_commit(watched_symbols_changed)
     return created
 
 
@@ -47,8 +48,8 @@ def watched_symbols() -> list[str]:
 
 
 def watched_symbols_changed() -> None:
-    """Forget the cached watched list (admin saves call this)."""
-    cache.delete(_WATCHED_CACHE_KEY)
+    """Forget the cached symbol lists (admin saves call this)."""
+    cache.delete_many([_WATCHED_CACHE_KEY, _ALL_CACHE_KEY])
 
 
 def symbol_resolve(raw: str, *, watched_only: bool = False) -> str:
@@ -70,4 +71,9 @@ def symbol_get(raw: str) -> Symbol:
 
 
 def _all_symbols() -> list[str]:
-    return list(Symbol.objects.values_list("symbol", flat=True))
+    """Every catalogue symbol, cached like the watched list (the catalogue rarely changes)."""
+    names = cache.get(_ALL_CACHE_KEY)
+    if names is None:
+        names = list(Symbol.objects.values_list("symbol", flat=True))
+        cache.set(_ALL_CACHE_KEY, names, 30)
+    return names

@@ -25,7 +25,7 @@ from trading import engine as core
 from trading import risk
 from trading.models import Account, LedgerEntry, Order, Position, RiskSettings, Trade
 from trading.notify import trading_event
-from trading.selectors.paper import balance_get, order_dict, risk_limits_of, trade_get
+from trading.selectors.paper import balance_get, order_dict, risk_limits_of, trade_dict, trade_get
 from trading.services.markets import symbol_resolve
 from trading.services.paper_account import (
     account_get,
@@ -35,7 +35,14 @@ from trading.services.paper_account import (
     paper_engine,
     snapshot,
 )
-from trading.services.paper_state import Loaded, result_save, state_load, to_dt
+from trading.services.paper_state import (
+    Loaded,
+    order_row,
+    result_save,
+    state_load,
+    to_dt,
+    trade_row,
+)
 from trading.services.prices import price_get
 
 ZERO = Decimal("0")
@@ -226,9 +233,17 @@ def _account_view(account: Account, state: core.AccountState, now_ms: int) -> ri
     )
 
 
-def _checks(account: Account, loaded: Loaded, request: TradeRequest, snap: core.MarketSnapshot):
+def _checks(
+    account: Account,
+    loaded: Loaded,
+    request: TradeRequest,
+    snap: core.MarketSnapshot,
+    *,
+    dry_run: bool = True,
+):
     """The rule-by-rule safety check, ending with the engine's own margin/balance check
-    (a dry run on a copy of the state)."""
+    (a dry run on a copy of the state). An order path skips the dry run: the real engine
+    call refuses the same way and, refusing, changes nothing."""
     resolved = _resolve(request, loaded.state, snap)
     proposal = risk.Proposal(
         symbol=request.symbol,
@@ -242,6 +257,8 @@ def _checks(account: Account, loaded: Loaded, request: TradeRequest, snap: core.
     checks = risk.evaluate(
         _risk_limits(account), proposal, _account_view(account, loaded.state, snap.time_ms)
     )
+    if not dry_run:
+        return resolved, checks
     dry = _open(copy.deepcopy(loaded.state), request, resolved, snap)
     rejected = dry.order is not None and dry.order.status == core.OrderStatus.REJECTED
     checks.append(
@@ -320,8 +337,8 @@ def trade_open(*, user: AbstractBaseUser, request: TradeRequest) -> dict[str, An
                     code="open_trade_exists",
                     details={"trade_id": opposite[0].id},
                 )
-            resolved, checks = _checks(loaded.account, loaded, request, snap)
-            failed = [c for c in checks if not c.passed and c.rule != "balance"]
+            resolved, checks = _checks(loaded.account, loaded, request, snap, dry_run=False)
+            failed = [c for c in checks if not c.passed]
             if failed:
                 raise RiskCheckFailed(
                     f"Refused by your risk settings: {failed[0].message}",
@@ -341,13 +358,18 @@ def trade_open(*, user: AbstractBaseUser, request: TradeRequest) -> dict[str, An
     finally:
         if rejected:
             _notify(user.pk, rejected)
-    trade_ids = list(result.trades)
-    if trade_ids:
-        return trade_get(user=user, number=trade_ids[-1])
-    return {
-        "status": "pending",
-        "order": order_dict(Order.objects.get(account=loaded.account, number=order.id)),
-    }
+    if result.trades:
+        return _rendered(loaded, result.trades[max(result.trades)])
+    return {"status": "pending", "order": order_dict(order_row(loaded.account, order))}
+
+
+def _rendered(loaded: Loaded, trade: core.Trade) -> dict[str, Any]:
+    """The API shape of a trade straight from the engine's state (no second load)."""
+    liquidation = {}
+    position = core.position_risk(loaded.state, paper_engine().rules, trade.symbol)
+    if position is not None and position.liquidation_price > 0:
+        liquidation[trade.symbol] = position.liquidation_price
+    return trade_dict(trade_row(loaded.account, trade), loaded.state.prices, liquidation)
 
 
 def _track_peak(loaded: Loaded) -> None:
@@ -365,7 +387,7 @@ def trade_close(
     price: Decimal | None = None,
 ) -> dict[str, Any]:
     """Close all or ``quantity`` of an open trade, at market or with a limit order."""
-    row = _trade_row(user, number)
+    row = _owned_trade(user, number)
     if row.status != Trade.Status.OPEN:
         raise Conflict(
             f"Trade {number} is {row.status}; only open trades can be closed.",
@@ -398,7 +420,7 @@ def trade_update(
     *, user: AbstractBaseUser, number: int, changes: dict[str, Decimal | None]
 ) -> dict[str, Any]:
     """Change a trade's stop-loss / take-profit / trailing stop (None removes one)."""
-    row = _trade_row(user, number)
+    row = _owned_trade(user, number)
     if row.status != Trade.Status.OPEN:
         raise Conflict(
             f"Trade {number} is {row.status}; only open trades can be changed.",
@@ -421,7 +443,7 @@ def trade_update(
     return trade_get(user=user, number=number)
 
 
-def _trade_row(user: AbstractBaseUser, number: int) -> Trade:
+def _owned_trade(user: AbstractBaseUser, number: int) -> Trade:
     row = Trade.objects.filter(account__user=user, number=number).first()
     if row is None:
         raise NotFound(f"You have no trade {number}.")

@@ -187,14 +187,14 @@ def result_save(loaded: Loaded, result: core.Result) -> None:
     orders = [o for o in result.orders.values() if o.id > 0]
     if orders:
         Order.objects.bulk_create(
-            [_order_row(account, o) for o in orders],
+            [order_row(account, o) for o in orders],
             update_conflicts=True,
             unique_fields=["account", "number"],
             update_fields=_ORDER_UPDATE_FIELDS,
         )
     if result.trades:
         Trade.objects.bulk_create(
-            [_trade_row(account, t) for t in result.trades.values()],
+            [trade_row(account, t) for t in result.trades.values()],
             update_conflicts=True,
             unique_fields=["account", "number"],
             update_fields=_TRADE_UPDATE_FIELDS,
@@ -313,7 +313,7 @@ _TRADE_UPDATE_FIELDS = [
 ]
 
 
-def _order_row(account: Account, o: core.Order) -> Order:
+def order_row(account: Account, o: core.Order) -> Order:
     protection = None
     if o.protection is not None:
         protection = {
@@ -360,7 +360,7 @@ def _order_row(account: Account, o: core.Order) -> Order:
     )
 
 
-def _trade_row(account: Account, t: core.Trade) -> Trade:
+def trade_row(account: Account, t: core.Trade) -> Trade:
     return Trade(
         account=account,
         number=t.id,

@@ -18,8 +18,13 @@ from trading.services.prices import prices_poll
 pytestmark = pytest.mark.live
 
 REQUESTS = 200
-BODY = {"symbol": "BTCUSDT", "direction": "long", "quote_amount": "1000", "leverage": 1,
-        "margin_type": "isolated"}
+BODY = {
+    "symbol": "BTCUSDT",
+    "direction": "long",
+    "quote_amount": "1000",
+    "leverage": 1,
+    "margin_type": "isolated",
+}
 
 
 async def _fire(url: str, token: str) -> list[httpx.Response]:
@@ -31,12 +36,18 @@ async def _fire(url: str, token: str) -> list[httpx.Response]:
         )
 
 
-def test_simultaneous_trades_never_overdraw(transactional_db, live_server_stack, user, frozen_replay):
+def test_simultaneous_trades_never_overdraw(
+    transactional_db, live_server_stack, user, frozen_replay
+):
     prices_poll()
     account = account_get(user=user)
     RiskSettings.objects.filter(account=account).update(
-        max_position_pct=None, max_open_trades=None, max_risk_per_trade_pct=None,
-        min_free_balance=None, max_daily_loss_pct=None, max_drawdown_pct=None,
+        max_position_pct=None,
+        max_open_trades=None,
+        max_risk_per_trade_pct=None,
+        min_free_balance=None,
+        max_daily_loss_pct=None,
+        max_drawdown_pct=None,
     )
     token = api_token_get_or_create(user=user).key
     responses = asyncio.run(_fire(live_server_stack.url, token))

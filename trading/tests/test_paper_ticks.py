@@ -7,8 +7,8 @@ from decimal import Decimal
 
 from cryptobot.lib.redis import redis_client
 from trading.models import Account, LedgerEntry, Trade
-from trading.services.prices import _books_key, _prices_key, prices_poll
 from trading.services.paper import ticks_process
+from trading.services.prices import _books_key, _prices_key, prices_poll
 
 
 def _set_price(symbol: str, price: Decimal) -> None:
@@ -28,8 +28,15 @@ def test_stop_loss_fires_once_on_the_tick_that_crosses_it(api_client, user, froz
     prices_poll()
     trade = api_client.post(
         "/trade",
-        {"symbol": "ETHUSDT", "direction": "long", "quote_amount": "1000", "leverage": 3,
-         "margin_type": "isolated", "stop_loss_pct": "1", "take_profit_pct": "3"},
+        {
+            "symbol": "ETHUSDT",
+            "direction": "long",
+            "quote_amount": "1000",
+            "leverage": 3,
+            "margin_type": "isolated",
+            "stop_loss_pct": "1",
+            "take_profit_pct": "3",
+        },
         format="json",
     ).json()
     stop = Decimal(trade["stop_loss"])
@@ -51,8 +58,7 @@ def test_take_profit_on_a_short(api_client, frozen_replay):
     prices_poll()
     trade = api_client.post(
         "/trade",
-        {"symbol": "BTCUSDT", "direction": "short", "quote_amount": "800",
-         "take_profit_pct": "2"},
+        {"symbol": "BTCUSDT", "direction": "short", "quote_amount": "800", "take_profit_pct": "2"},
         format="json",
     ).json()
     _set_price("BTCUSDT", Decimal(trade["take_profit"]) - Decimal("1"))
