@@ -77,7 +77,9 @@ class TradePagination(PageNumberPagination):
 class TradeListApi(APIView):
     """The user's trades, filtered, ordered and paginated."""
 
-    @extend_schema(parameters=[s.TradeListQuerySerializer], responses=_any)
+    @extend_schema(
+        operation_id="trades_list", parameters=[s.TradeListQuerySerializer], responses=_any
+    )
     def get(self, request: Request) -> Response:
         query = _valid(s.TradeListQuerySerializer, request.query_params).validated_data
         rows, render = trade_list(user=request.user, filters=query)
@@ -89,7 +91,7 @@ class TradeListApi(APIView):
 class TradeDetailApi(APIView):
     """One trade with its orders and fills."""
 
-    @extend_schema(responses=_any)
+    @extend_schema(operation_id="trades_detail", responses=_any)
     def get(self, request: Request, number: int) -> Response:
         return Response(trade_get(user=request.user, number=number, detail=True))
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
@@ -38,17 +40,36 @@ def symbols_seed() -> int:
     return created
 
 
-def watched_symbols() -> list[str]:
-    """Watched symbol names, cached briefly (admin changes show within 30 s)."""
-    names = cache.get(_WATCHED_CACHE_KEY)
+# Hot paths (every price read and order) read the symbol lists from this process's copy,
+# refreshed from Redis every few seconds; admin edits reach every process within that time.
+_LOCAL_SECONDS = 5.0
+_local: dict[str, tuple[float, list[str]]] = {}
+
+
+def _cached_names(key: str, query) -> list[str]:
+    hit = _local.get(key)
+    now = time.monotonic()
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    names = cache.get(key)
     if names is None:
-        names = list(Symbol.objects.filter(watched=True).values_list("symbol", flat=True))
-        cache.set(_WATCHED_CACHE_KEY, names, 30)
+        names = list(query())
+        cache.set(key, names, 30)
+    _local[key] = (now + _LOCAL_SECONDS, names)
     return names
+
+
+def watched_symbols() -> list[str]:
+    """Watched symbol names (admin changes show within seconds)."""
+    return _cached_names(
+        _WATCHED_CACHE_KEY,
+        lambda: Symbol.objects.filter(watched=True).values_list("symbol", flat=True),
+    )
 
 
 def watched_symbols_changed() -> None:
     """Forget the cached symbol lists (admin saves call this)."""
+    _local.clear()
     cache.delete_many([_WATCHED_CACHE_KEY, _ALL_CACHE_KEY])
 
 
@@ -72,8 +93,4 @@ def symbol_get(raw: str) -> Symbol:
 
 def _all_symbols() -> list[str]:
     """Every catalogue symbol, cached like the watched list (the catalogue rarely changes)."""
-    names = cache.get(_ALL_CACHE_KEY)
-    if names is None:
-        names = list(Symbol.objects.values_list("symbol", flat=True))
-        cache.set(_ALL_CACHE_KEY, names, 30)
-    return names
+    return _cached_names(_ALL_CACHE_KEY, lambda: Symbol.objects.values_list("symbol", flat=True))

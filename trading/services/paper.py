@@ -62,9 +62,11 @@ class OrderRefused(ApiError):
 @contextmanager
 def _locked(user: AbstractBaseUser, events: list) -> Iterator[Loaded]:
     """Lock the account, load its state; notifications in ``events`` go out after commit."""
-    account = account_get(user=user)
+    locking = Account.objects.select_for_update(of=("self",)).select_related("risk")
     with transaction.atomic():
-        account = Account.objects.select_for_update().get(pk=account.pk)
+        account = locking.filter(user=user).first()
+        if account is None:  # first use: create and fund it, then lock it
+            account = locking.get(pk=account_get(user=user).pk)
         yield state_load(account, prices=cached_prices())
         user_id = account.user_id
         pending = list(events)
@@ -193,7 +195,10 @@ def _resolve(
 
 
 def _risk_limits(account: Account) -> risk.RiskLimits:
-    row, _ = RiskSettings.objects.get_or_create(account=account)
+    try:
+        row = account.risk  # loaded with the account lock
+    except RiskSettings.DoesNotExist:
+        row = RiskSettings.objects.create(account=account)
     return risk_limits_of(row)
 
 
