@@ -59,7 +59,7 @@ _MIN_PERIOD: Final[Mapping[str, int]] = {
     "bb_period": 2,
     "adx_period": 2,
 }
-_PERIOD_PARAMS: Final[tuple[str, ...]] = (
+PERIOD_PARAMS: Final[tuple[str, ...]] = (
     "sma_period",
     "ema_period",
     "rsi_period",
@@ -121,7 +121,7 @@ class IndicatorSpec:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "indicators", _canonical_names(self.indicators))
-        for param in _PERIOD_PARAMS:
+        for param in PERIOD_PARAMS:
             _check_period(param, getattr(self, param))
         if self.macd_fast >= self.macd_slow:
             raise IndicatorParamError(
@@ -162,7 +162,7 @@ def parse_indicator_params(query: Mapping[str, str]) -> IndicatorSpec:
     if "indicators" in query:
         raw = query["indicators"]
         values["indicators"] = tuple(part.strip().lower() for part in raw.split(","))
-    for param in _PERIOD_PARAMS:
+    for param in PERIOD_PARAMS:
         if param in query:
             values[param] = _parse_period(param, query[param])
     if "bb_std" in query:

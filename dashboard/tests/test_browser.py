@@ -183,3 +183,171 @@ def test_real_time_off_polls_and_the_choice_and_symbol_survive_a_reload(
     expect(indicator).to_have_attribute("data-state", "polling")
     expect(page.locator("#symbol-select")).to_have_value("ETHUSDT")
     expect(page.locator("#chart-symbol")).to_have_text("ETHUSDT")
+
+
+TIMES = "\N{MULTIPLICATION SIGN}"
+
+
+def wait_for_chart_trace(page: Page, name: str) -> None:
+    """The price chart gets a trace called `name` (the trade markers are drawn after the
+    candles, once GET /trades?symbol= answers)."""
+    try:
+        page.wait_for_function(
+            """(name) => (document.getElementById("chart")._fullData || [])
+                 .some((t) => t.name === name)""",
+            arg=name,
+            timeout=10_000,
+        )
+    except PlaywrightTimeout as exc:
+        names = page.evaluate(
+            """() => (document.getElementById("chart")._fullData || []).map((t) => t.name)"""
+        )
+        raise AssertionError(f"no {name!r} trace on the chart: {names}") from exc
+
+
+def choose(page: Page, name: str, value: str) -> None:
+    """Click the visible segment of a radio-based segmented control."""
+    page.locator(f'#order-form label:has(input[name="{name}"][value="{value}"])').click()
+    expect(page.locator(f'#order-form input[name="{name}"][value="{value}"]')).to_be_checked()
+
+
+def test_open_trade_tab_opens_a_long_after_a_passing_safety_check_and_closes_it(
+    live_server_stack, market_feed, trader, page
+):
+    """Assumes the paper-trading routes (docs/API.md "Paper trading") on the live stack and
+    prices flowing from the real worker + beat."""
+    sign_in(page, live_server_stack.url, trader.username)
+    expect(page.locator("#connection")).to_have_attribute("data-state", "live", timeout=20_000)
+    page.locator("#symbol-select").select_option("BTCUSDT")
+    wait_for_price_change(page, "BTCUSDT", logs=market_feed.log)
+
+    balance = page.locator('#balance [data-field="balance"]')
+    expect(balance).to_have_text("10,000.00")
+    expect(page.locator('#balance [data-field="equity"]')).to_have_text("10,000.00")
+    before = balance.inner_text()
+
+    page.get_by_role("tab", name="Open Trade").click()
+    expect(page.locator("#order-symbol")).to_have_value("BTCUSDT")
+    choose(page, "market", "futures")
+    choose(page, "size_mode", "quote_amount")
+    page.locator("#order-size").fill("500")
+
+    # Above the default leverage limit (20x) the check fails and both sides stay disabled.
+    page.locator("#order-leverage").fill("50")
+    failing = page.locator('#check-rows tr[data-rule="max_leverage"]')
+    expect(failing).to_have_attribute("data-passed", "false")
+    expect(failing.locator("td.mark")).to_have_text(["✗", "✗"])
+    expect(failing).to_contain_text("above your limit")
+    expect(page.locator("#check-badge")).to_have_attribute("data-state", "fail")
+    expect(page.get_by_role("button", name="Buy / Long")).to_be_disabled()
+    expect(page.get_by_role("button", name="Sell / Short")).to_be_disabled()
+
+    page.locator("#order-leverage").fill("5")
+    expect(page.locator("#order-leverage-range")).to_have_value("5")
+    choose(page, "margin_type", "cross")
+    choose(page, "order_type", "market")
+    choose(page, "sl_mode", "pct")
+    page.locator("#order-sl").fill("2")
+    choose(page, "tp_mode", "pct")
+    page.locator("#order-tp").fill("4")
+    expect(page.locator("#order-size-hint")).to_contain_text(f"margin ≈ 100.00 USDT at 5{TIMES}")
+
+    # The safety check: every rule passes for both sides, and the buttons come alive.
+    expect(page.locator("#check-badge")).to_have_attribute("data-state", "pass")
+    rules = page.locator("#check-rows tr")
+    assert rules.count() >= 5
+    assert page.locator('#check-rows tr[data-passed="false"]').count() == 0
+    assert set(page.locator("#check-rows td.mark").all_inner_texts()) == {"✓"}
+    shown = {r.get_attribute("data-rule") for r in rules.all()}
+    assert {"max_leverage", "max_position_pct", "balance"} <= shown, shown
+    long_button = page.get_by_role("button", name="Buy / Long")
+    expect(long_button).to_be_enabled()
+
+    long_button.click()
+    expect(page.get_by_role("status").filter(has_text=f"Opened LONG 5{TIMES}")).to_be_visible()
+    row = page.locator("#open-trades-rows tr[data-trade-id]")
+    expect(row).to_have_count(1)
+    trade_id = row.get_attribute("data-trade-id")
+    expect(row.locator('[data-cell="symbol"]')).to_contain_text("BTCUSDT")
+    expect(row.locator('[data-cell="side"]')).to_contain_text("LONG")
+    expect(row.locator('[data-cell="side"]')).to_contain_text(f"5{TIMES} cross")
+    expect(row.locator('[data-cell="stops"]')).to_contain_text(
+        re.compile(r"SL [\d,.]+ · TP [\d,.]+")
+    )
+    expect(row.locator('[data-cell="price"]')).to_have_text(re.compile(r"^[\d,]+\.\d+$"))
+    expect(row.locator('[data-cell="pnl"]')).to_have_text(re.compile(r"^[+-]?[\d,]+\.\d\d \("))
+    expect(page.locator('#balance [data-field="unrealized_pnl"]')).not_to_have_text("—")
+
+    page.get_by_role("tab", name="Dashboard").click()
+    listed = page.locator(f'#trade-list-rows tr[data-trade-id="{trade_id}"]')
+    expect(listed).to_have_attribute("data-status", "open")
+    expect(listed).to_contain_text("BTCUSDT")
+    expect(listed).to_contain_text("LONG")
+    wait_for_chart_trace(page, "Long entry")
+
+    page.get_by_role("tab", name="Open Trade").click()
+    row.get_by_role("button", name="Close", exact=True).click()
+    expect(
+        page.get_by_role("status").filter(has_text=f"Closed #{trade_id} BTCUSDT LONG")
+    ).to_be_visible()
+    expect(page.locator("#open-trades-rows tr[data-trade-id]")).to_have_count(0)
+    expect(page.locator("#open-trades-status")).to_contain_text("No open trades")
+
+    # Fees at least were paid: the sidebar's balance moved without a reload.
+    expect(balance).not_to_have_text(before)
+    assert re.fullmatch(r"[\d,]+\.\d\d", balance.inner_text())
+    page.get_by_role("tab", name="Dashboard").click()
+    expect(listed).to_have_attribute("data-status", "closed")
+    wait_for_chart_trace(page, "Exit")
+    assert not [line for line in page.console_log if "pageerror" in line], page.console_log
+
+
+def test_risk_settings_show_server_errors_inline_and_the_reset_dialog_resets_the_balance(
+    live_server_stack, trader, page
+):
+    sign_in(page, live_server_stack.url, trader.username)
+    balance = page.locator('#balance [data-field="balance"]')
+    expect(balance).to_have_text("10,000.00")
+
+    page.get_by_role("tab", name="Open Trade").click()
+    leverage = page.get_by_label("Max leverage")
+    expect(leverage).to_have_value("20")
+    save = page.get_by_role("button", name="Save risk settings")
+    expect(save).to_be_disabled()
+    leverage.fill("500")
+    save.click()
+    error = page.locator('#risk-form [data-error-for="max_leverage"]')
+    expect(error).to_be_visible()
+    expect(error).to_contain_text("125")
+    expect(leverage).to_have_attribute("aria-invalid", "true")
+
+    leverage.fill("10")
+    page.get_by_label("Allowed symbols").fill("btcusdt, ETHUSDT")
+    save.click()
+    expect(page.get_by_role("status").filter(has_text="Risk settings saved")).to_be_visible()
+    expect(error).to_be_hidden()
+    expect(save).to_be_disabled()
+    page.reload()
+    page.get_by_role("tab", name="Open Trade").click()
+    expect(page.get_by_label("Max leverage")).to_have_value("10")
+    expect(page.get_by_label("Allowed symbols")).to_have_value("BTCUSDT, ETHUSDT")
+
+    # Reset: Cancel changes nothing; a bad amount is explained; a good one resets.
+    dialog = page.get_by_role("dialog", name="Reset the paper account?")
+    page.get_by_role("button", name="Reset…").click()
+    expect(dialog).to_be_visible()
+    expect(dialog.get_by_label("Initial balance (USDT)")).to_have_value("10000")
+    dialog.get_by_role("button", name="Cancel").click()
+    expect(dialog).to_be_hidden()
+
+    page.get_by_role("button", name="Reset…").click()
+    dialog.get_by_label("Initial balance (USDT)").fill("lots")
+    dialog.get_by_role("button", name="Reset account").click()
+    expect(dialog.locator("#reset-error")).to_contain_text("positive amount")
+    dialog.get_by_label("Initial balance (USDT)").fill("5000")
+    dialog.get_by_role("button", name="Reset account").click()
+    expect(dialog).to_be_hidden()
+    expect(page.get_by_role("status").filter(has_text="reset to 5,000.00 USDT")).to_be_visible()
+    expect(balance).to_have_text("5,000.00")
+    expect(page.locator('#balance [data-field="equity"]')).to_have_text("5,000.00")
+    assert not [line for line in page.console_log if "pageerror" in line], page.console_log

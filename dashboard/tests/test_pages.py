@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 import pytest
@@ -91,6 +92,80 @@ def test_shell_shows_the_registered_tabs_and_no_others(signed_in):
     for later in ("ML Prediction", "Open Trade", "Model Analytics", "Backtests", "Auto-trading"):
         if later not in registered:
             assert later not in body
+
+
+def test_tabs_follow_the_design_order():
+    keys = [tab.key for tab in tab_list()]
+    assert keys[:1] == ["dashboard"]
+    assert keys.index("trade") > keys.index("dashboard")
+    assert [tab.order for tab in tab_list()] == sorted(tab.order for tab in tab_list())
+
+
+def test_open_trade_tab_renders_its_form_for_a_signed_in_user(signed_in):
+    _symbol("BTCUSDT", "BTC")
+    _symbol("ETHUSDT", "ETH")
+    body = signed_in.get("/").content.decode()
+    assert re.search(r'id="tab-trade"[^>]*>Open Trade</button>', body)
+    assert body.index('id="tab-dashboard"') < body.index('id="tab-trade"')
+    form = body[
+        body.index('<form id="order-form"') : body.index("</form>", body.index('id="order-form"'))
+    ]
+    symbol_select = form[form.index('id="order-symbol"') : form.index("</select>")]
+    assert '<option value="BTCUSDT">BTC/USDT</option>' in symbol_select
+    assert '<option value="ETHUSDT">ETH/USDT</option>' in symbol_select
+    radios = dict(re.findall(r'type="radio" name="(\w+)" value="(\w+)" checked', form))
+    assert radios == {
+        "market": "futures",
+        "size_mode": "quote_amount",
+        "margin_type": "cross",
+        "order_type": "market",
+        "sl_mode": "pct",
+        "tp_mode": "pct",
+    }
+    sizes = re.findall(r'name="size_mode" value="(\w+)"', form)
+    assert sizes == ["quantity", "quote_amount", "equity_pct"]
+    for control in (
+        'id="order-size"',
+        'id="order-leverage-range" min="1" max="125"',
+        'id="order-leverage" name="leverage" min="1" max="125"',
+        'id="order-price"',
+        'id="order-sl"',
+        'id="order-tp"',
+        'id="order-trailing"',
+    ):
+        assert control in form, control
+    # Both sides start disabled: they are enabled only by a passing safety check.
+    assert re.search(r'id="submit-long" value="long" disabled>Buy / Long<', form)
+    assert re.search(r'id="submit-short" value="short" disabled>Sell / Short<', form)
+    for part in ('id="check-table"', 'id="open-trades"', 'id="risk-form"'):
+        assert part in body, part
+    assert "/static/js/trade.js" in body
+
+
+def test_sidebar_shows_the_balance_and_a_reset_dialog(signed_in):
+    body = signed_in.get("/").content.decode()
+    for field in ("equity", "balance", "available", "unrealized_pnl"):
+        assert f'data-field="{field}"' in body
+    assert 'id="balance-reset-open"' in body
+    dialog = body[body.index('<dialog class="modal" id="reset-dialog"') : body.index("</dialog>")]
+    assert 'id="reset-initial" name="initial_balance" value="10000"' in dialog
+    assert ">Reset account</button>" in dialog and ">Cancel</button>" in dialog
+    assert "/static/js/balance.js" in body
+
+
+def test_dashboard_tab_has_the_trade_list_and_analytics(signed_in):
+    _symbol("BTCUSDT", "BTC")
+    body = signed_in.get("/").content.decode()
+    for part in (
+        'id="trade-list"',
+        'id="trade-filter-status"',
+        'id="trade-filter-symbol"',
+        'id="trade-pager"',
+        'id="analytics-stats"',
+        'id="equity-chart"',
+        'data-overlay="trades"',
+    ):
+        assert part in body, part
 
 
 def test_a_tab_key_cannot_be_registered_twice():

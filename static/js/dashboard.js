@@ -1,10 +1,24 @@
-// Tab 1 "Dashboard": live price cards, the candlestick chart with indicator overlays and
-// RSI / MACD panels, and the latest indicator values with plain-word hints.
+// Tab 1 "Dashboard": live price cards, the candlestick chart with indicator overlays, RSI /
+// MACD panels and the user's trade markers, the latest indicator values with plain-word
+// hints, portfolio analytics with the equity curve, and the paginated trade list.
 //
 // Every number shown comes from the API or the price stream; until one arrives the page
 // says it is waiting, and when a request fails it says why (inline and in a toast).
 
 import { apiGet, isAbort } from "./api.js";
+import {
+  fmtCompact,
+  fmtDecimal,
+  fmtMoney,
+  fmtNumber,
+  fmtPct,
+  fmtPrice,
+  fmtQty,
+  fmtTime,
+  plotlyTime,
+  sign,
+  utcLabel,
+} from "./format.js";
 import { shell } from "./shell.js";
 import { toast } from "./toast.js";
 
@@ -16,6 +30,10 @@ const DRAW_THROTTLE_MS = 300;
 // A card with no new price for this long is marked stale even if the server has not said so.
 const QUIET_AFTER_S = 30;
 const INDICATOR_REFRESH_MS = 30000;
+// Trades can change without this page acting (stops, liquidations, the auto-trader).
+const TRADES_REFRESH_MS = 10000;
+const TRADE_PAGE_SIZE = 20;
+const MARKER_LIMIT = 500;
 // Below this many candles the time axis gets a fixed window, or plotly zooms to milliseconds.
 const FEW_CANDLES = 30;
 const STORE = { tf: "cryptobot.timeframe", overlays: "cryptobot.overlays" };
@@ -28,6 +46,8 @@ const COLORS = {
   rsi: "#f0b90b",
   macd: "#4aa3ff",
   signal: "#f59e0b",
+  exit: "#e6edf7",
+  equity: "#4aa3ff",
   grid: "#1c2330",
   text: "#8b95a7",
 };
@@ -49,56 +69,6 @@ function save(key, value) {
   } catch {
     // Storage unavailable: the choice lasts for this page only.
   }
-}
-
-// --- formatting --------------------------------------------------------------------------
-
-// A decimal string from the API, digit-grouped. Its decimals are kept (they follow the
-// market's tick size, so prices line up) except trailing zeros past 8 places; it is never
-// turned into a float, so no digit is invented or lost.
-function fmtDecimal(value) {
-  if (value === null || value === undefined || value === "") return "—";
-  const str = String(value);
-  if (!/^-?\d+(\.\d+)?$/.test(str)) return fmtNumber(Number(str));
-  const [int, frac = ""] = str.split(".");
-  let trimmed = frac.length > 8 ? frac.replace(/0+$/, "") : frac;
-  if (trimmed.length < 2) trimmed = trimmed.padEnd(2, "0");
-  const grouped = int.replace(/\B(?=(\d{3})+(?!\d))/g, ",");
-  return `${grouped}.${trimmed}`;
-}
-
-// Analytics numbers (indicators, floats): precision follows magnitude.
-function fmtNumber(value, { digits } = {}) {
-  if (value === null || value === undefined || !Number.isFinite(Number(value))) return "—";
-  const v = Number(value);
-  const abs = Math.abs(v);
-  const max = digits ?? (abs >= 100 ? 2 : abs >= 1 ? 4 : abs >= 0.01 ? 5 : 8);
-  return v.toLocaleString("en-US", { maximumFractionDigits: max, minimumFractionDigits: 0 });
-}
-
-const compact = new Intl.NumberFormat("en-US", { notation: "compact", maximumFractionDigits: 2 });
-function fmtCompact(value) {
-  if (value === null || value === undefined || !Number.isFinite(Number(value))) return "—";
-  return compact.format(Number(value));
-}
-
-function fmtPct(value) {
-  if (value === null || value === undefined || !Number.isFinite(Number(value))) return "—";
-  const v = Number(value);
-  return `${v > 0 ? "+" : ""}${v.toFixed(2)}%`;
-}
-
-function utcLabel(ms) {
-  return `${new Date(ms).toISOString().slice(0, 16).replace("T", " ")} UTC`;
-}
-
-// Plotly shows date strings as written: pass UTC wall time so the axis reads in UTC.
-function plotlyTime(ms) {
-  return new Date(ms).toISOString().slice(0, 19).replace("T", " ");
-}
-
-function sign(v) {
-  return v > 0 ? "up" : v < 0 ? "down" : "flat";
 }
 
 // --- price cards -----------------------------------------------------------------------
@@ -186,9 +156,11 @@ const chart = {
   el: $("chart"),
   status: $("chart-status"),
   tf: TF_MS[load(STORE.tf, "1h")] ? load(STORE.tf, "1h") : "1h",
-  overlays: { sma: true, ema: true, bb: false, ...load(STORE.overlays, {}) },
+  overlays: { sma: true, ema: true, bb: false, trades: true, ...load(STORE.overlays, {}) },
   candles: [], // {t, o, h, l, c, v}
   rows: [], // indicator rows as sent by the API
+  markers: [], // the user's trades on the chart's symbol (GET /trades?symbol=)
+  markersSymbol: null,
   controller: null,
   lastFetchAt: 0,
   drawTimer: null,
@@ -211,6 +183,10 @@ function series(rows, key) {
 }
 
 function traces() {
+  return [...priceTraces(), ...markerTraces()];
+}
+
+function priceTraces() {
   const { candles, rows, overlays } = chart;
   const x = candles.map((c) => plotlyTime(c.t));
   const out = [
@@ -608,6 +584,355 @@ function renderIndicators() {
   }
 }
 
+// --- trade markers ---------------------------------------------------------------------------
+
+// The size a trade was opened with. A flat trade may report `quantity` "0" (what is left),
+// so `entered_qty` is preferred when the server sends it; a bare zero is shown as unknown.
+function tradeQty(trade) {
+  if (trade.entered_qty !== undefined && trade.entered_qty !== null) return trade.entered_qty;
+  return Number(trade.quantity) === 0 && trade.status !== "open" ? null : trade.quantity;
+}
+
+// Entries ▲ (long) / ▼ (short) at the entry price, exits ✕ at the exit price, each placed on
+// the candle it happened in; trades outside the loaded candles are left out so the axes
+// keep following the candles.
+function markerTraces() {
+  const { candles, markers, overlays } = chart;
+  if (!overlays.trades || !candles.length || chart.markersSymbol !== shell.symbol) return [];
+  const step = TF_MS[chart.tf];
+  const first = candles[0].t;
+  const last = candles[candles.length - 1].t;
+  const onChart = (ms) => {
+    if (!Number.isFinite(ms)) return null;
+    const t = Math.floor(ms / step) * step;
+    return t >= first && t <= last ? plotlyTime(t) : null;
+  };
+  const groups = {
+    long: { name: "Long entry", symbol: "triangle-up", color: COLORS.up, x: [], y: [], text: [] },
+    short: {
+      name: "Short entry",
+      symbol: "triangle-down",
+      color: COLORS.down,
+      x: [],
+      y: [],
+      text: [],
+    },
+    exit: { name: "Exit", symbol: "x-thin-open", color: COLORS.exit, x: [], y: [], text: [] },
+  };
+  for (const trade of markers) {
+    const side = String(trade.direction).toUpperCase();
+    const qty = tradeQty(trade);
+    const label = `#${trade.id} ${side}${qty ? ` ${fmtQty(qty)}` : ""}`;
+    const opened = onChart(Date.parse(trade.opened_at));
+    if (opened && trade.entry_price && groups[trade.direction]) {
+      const g = groups[trade.direction];
+      g.x.push(opened);
+      g.y.push(Number(trade.entry_price));
+      g.text.push(
+        `${label} entry @ ${fmtPrice(trade.entry_price)}<br>${fmtTime(trade.opened_at)} UTC`,
+      );
+    }
+    const closed = trade.closed_at ? onChart(Date.parse(trade.closed_at)) : null;
+    if (closed && trade.exit_price) {
+      const pnl = fmtMoney(trade.net_pnl ?? trade.realized_pnl, { signed: true });
+      const why = trade.close_reason ? ` (${trade.close_reason})` : "";
+      groups.exit.x.push(closed);
+      groups.exit.y.push(Number(trade.exit_price));
+      groups.exit.text.push(
+        `${label} exit @ ${fmtPrice(trade.exit_price)}${why}<br>PnL ${pnl} USDT · ${fmtTime(trade.closed_at)} UTC`,
+      );
+    }
+  }
+  return Object.values(groups)
+    .filter((g) => g.x.length)
+    .map((g) => ({
+      type: "scatter",
+      mode: "markers",
+      name: g.name,
+      x: g.x,
+      y: g.y,
+      text: g.text,
+      hovertemplate: "%{text}<extra></extra>",
+      marker: {
+        symbol: g.symbol,
+        size: g.symbol.startsWith("x") ? 11 : 12,
+        color: g.color,
+        line: {
+          color: g.symbol.startsWith("x") ? g.color : "#0b0e14",
+          width: g.symbol.startsWith("x") ? 2.5 : 1,
+        },
+      },
+      xaxis: "x",
+      yaxis: "y",
+    }));
+}
+
+async function loadMarkers() {
+  const symbol = shell.symbol;
+  if (!symbol) return;
+  try {
+    const body = await apiGet(
+      `/trades?symbol=${encodeURIComponent(symbol)}&page_size=${MARKER_LIMIT}`,
+      { retries: 1 },
+    );
+    if (symbol !== shell.symbol) return; // the symbol changed while this was in flight
+    chart.markers = (body.results || []).filter((t) => t.status !== "canceled");
+    chart.markersSymbol = symbol;
+    if (chart.candles.length) scheduleDraw();
+  } catch (error) {
+    // The chart stays useful without markers; the trade list below reports the failure.
+    chart.markers = [];
+  }
+}
+
+// --- portfolio analytics -------------------------------------------------------------------
+
+const analytics = { drawn: false, failed: false };
+
+// win_rate arrives as a ratio (0..1).
+const STAT_FORMAT = {
+  total_pnl: (v) => [fmtMoney(v, { signed: true }), sign(Number(v))],
+  realized_pnl: (v) => [fmtMoney(v, { signed: true }), sign(Number(v))],
+  unrealized_pnl: (v) => [fmtMoney(v, { signed: true }), sign(Number(v))],
+  fees_paid: (v) => [fmtMoney(v), "flat"],
+  trades_count: (v) => [v === null || v === undefined ? "—" : String(v), "flat"],
+  win_rate: (v) => [
+    v === null || v === undefined ? "—" : `${(Number(v) * 100).toFixed(1)}%`,
+    "flat",
+  ],
+  profit_factor: (v) => [
+    fmtNumber(v, { digits: 2 }),
+    v === null ? "flat" : Number(v) >= 1 ? "up" : "down",
+  ],
+  expectancy: (v) => [fmtMoney(v, { signed: true }), sign(Number(v))],
+  avg_win: (v) => [fmtMoney(v), "up"],
+  avg_loss: (v) => [fmtMoney(v), "down"],
+  max_drawdown_pct: (v) => [
+    v === null || v === undefined ? "—" : `${Number(v).toFixed(2)}%`,
+    "flat",
+  ],
+  sharpe: (v) => [fmtNumber(v, { digits: 2 }), "flat"],
+  sortino: (v) => [fmtNumber(v, { digits: 2 }), "flat"],
+  equity: (v) => [fmtMoney(v), "flat"],
+};
+
+function renderAnalytics(data) {
+  document.querySelectorAll("#analytics-stats [data-stat]").forEach((node) => {
+    const key = node.dataset.stat;
+    const value = data[key];
+    const [text, kind] = STAT_FORMAT[key](value ?? null);
+    const dd = node.querySelector("dd");
+    dd.textContent = value === null || value === undefined ? "—" : text;
+    dd.className = `num ${value === null || value === undefined ? "flat" : kind}`;
+  });
+  // One point (the account as it stands) is not a curve yet.
+  const curve = data.equity_curve || [];
+  const el = $("equity-chart");
+  const enough = curve.length >= 2;
+  $("equity-empty").hidden = enough;
+  el.hidden = !enough;
+  if (!enough || !window.Plotly) return;
+  const x = curve.map((p) => plotlyTime(Number(p.time)));
+  const y = curve.map((p) => Number(p.equity));
+  const trace = {
+    type: "scatter",
+    mode: curve.length < 40 ? "lines+markers" : "lines",
+    name: "Equity",
+    x,
+    y,
+    line: { color: COLORS.equity, width: 1.6, shape: "hv" },
+    marker: { size: 4 },
+    fill: "tozeroy",
+    fillcolor: "rgba(74,163,255,0.08)",
+    hovertemplate: "%{y:,.2f} USDT<br>%{x} UTC<extra></extra>",
+  };
+  const lo = Math.min(...y);
+  const hi = Math.max(...y);
+  // Small moves stay visible: the axis hugs the curve instead of starting at zero.
+  const pad = Math.max((hi - lo) * 0.15, 0.5);
+  const axis = {
+    gridcolor: COLORS.grid,
+    zerolinecolor: COLORS.grid,
+    linecolor: COLORS.grid,
+    tickfont: { size: 10 },
+  };
+  window.Plotly.react(
+    el,
+    [trace],
+    {
+      paper_bgcolor: "rgba(0,0,0,0)",
+      plot_bgcolor: "rgba(0,0,0,0)",
+      font: { color: COLORS.text, size: 11, family: "Inter, system-ui, sans-serif" },
+      margin: { l: 8, r: 64, t: 8, b: 28 },
+      showlegend: false,
+      hovermode: "x unified",
+      hoverlabel: { bgcolor: "#141a24", bordercolor: "#2a3344", font: { color: "#d6dde8" } },
+      xaxis: { ...axis, type: "date" },
+      yaxis: { ...axis, side: "right", range: [lo - pad, hi + pad], tickformat: ",.2f" },
+      uirevision: "equity",
+    },
+    { responsive: true, displaylogo: false, displayModeBar: false },
+  );
+  analytics.drawn = true;
+}
+
+async function loadAnalytics() {
+  const status = $("analytics-status");
+  try {
+    const data = await apiGet("/trades/analytics", { retries: 1 });
+    setStatus(status, "");
+    analytics.failed = false;
+    renderAnalytics(data);
+  } catch (error) {
+    const msg = `Portfolio analytics could not be loaded: ${error.message}`;
+    setStatus(status, msg, "error");
+    if (!analytics.failed) toast(msg, { kind: "error" });
+    analytics.failed = true;
+  }
+}
+
+// --- trade list ------------------------------------------------------------------------------
+
+const tradeList = {
+  page: 1,
+  count: 0,
+  controller: null,
+  failed: false,
+  lastFetchAt: 0,
+  shown: null, // the query of the rows on screen
+};
+
+function tradeCell(text, className = "") {
+  const td = document.createElement("td");
+  td.textContent = text;
+  if (className) td.className = className;
+  return td;
+}
+
+function renderTradeList(body) {
+  const rows = $("trade-list-rows");
+  const results = body.results || [];
+  tradeList.count = Number(body.count) || 0;
+  rows.replaceChildren(
+    ...results.map((t) => {
+      const tr = document.createElement("tr");
+      tr.dataset.tradeId = String(t.id);
+      tr.dataset.status = t.status;
+      const side = document.createElement("td");
+      const badge = document.createElement("span");
+      badge.className = `badge badge-${t.direction}`;
+      badge.textContent = String(t.direction).toUpperCase();
+      side.append(badge);
+      if (t.market === "futures") side.append(` ${t.leverage}×`);
+      const open = t.status === "open";
+      const pnl = open ? t.unrealized_pnl : (t.net_pnl ?? t.realized_pnl);
+      const pnlCell = tradeCell(fmtMoney(pnl, { signed: true }), `num ${sign(Number(pnl))}`);
+      pnlCell.title = open ? "Unrealized, at the last refresh" : "Net of fees and funding";
+      const status = document.createElement("td");
+      const sb = document.createElement("span");
+      sb.className = `badge badge-status badge-${t.status}`;
+      sb.textContent = t.status;
+      status.append(sb);
+      if (t.close_reason) status.append(` ${t.close_reason}`);
+      tr.append(
+        tradeCell(String(t.id), "muted"),
+        tradeCell(fmtTime(t.opened_at), "num"),
+        tradeCell(`${t.symbol}${t.market === "spot" ? " spot" : ""}`),
+        side,
+        tradeCell(fmtQty(tradeQty(t)), "num"),
+        tradeCell(fmtPrice(t.entry_price), "num"),
+        tradeCell(fmtPrice(t.exit_price), "num"),
+        pnlCell,
+        tradeCell(fmtMoney(t.fees), "num"),
+        status,
+        tradeCell(fmtTime(t.closed_at), "num"),
+        tradeCell(t.strategy ? `${t.source} · ${t.strategy}` : t.source, "muted"),
+      );
+      return tr;
+    }),
+  );
+  const pages = Math.max(1, Math.ceil(tradeList.count / TRADE_PAGE_SIZE));
+  $("trade-list").hidden = results.length === 0;
+  $("trade-pager").hidden = tradeList.count <= TRADE_PAGE_SIZE;
+  $("trade-page").textContent = `Page ${tradeList.page} of ${pages} · ${tradeList.count} trades`;
+  $("trade-prev").disabled = !body.previous;
+  $("trade-next").disabled = !body.next;
+  const filtered = $("trade-filter-status").value || $("trade-filter-symbol").value;
+  setStatus(
+    $("trade-list-status"),
+    results.length
+      ? ""
+      : filtered
+        ? "No trades match these filters."
+        : "No trades yet. Open one in the Open Trade tab.",
+  );
+}
+
+async function loadTradeList() {
+  if (tradeList.controller) tradeList.controller.abort();
+  const controller = new AbortController();
+  tradeList.controller = controller;
+  tradeList.lastFetchAt = Date.now();
+  const params = new URLSearchParams({
+    page: String(tradeList.page),
+    page_size: String(TRADE_PAGE_SIZE),
+  });
+  const status = $("trade-filter-status").value;
+  const symbol = $("trade-filter-symbol").value;
+  if (status) params.set("status", status);
+  if (symbol) params.set("symbol", symbol);
+  try {
+    const body = await apiGet(`/trades?${params}`, { signal: controller.signal, retries: 1 });
+    if (controller.signal.aborted) return;
+    tradeList.controller = null;
+    tradeList.failed = false;
+    tradeList.shown = String(params);
+    renderTradeList(body);
+  } catch (error) {
+    if (controller.signal.aborted || isAbort(error)) return;
+    tradeList.controller = null;
+    if (error.status === 404 && tradeList.page > 1) {
+      tradeList.page = 1; // the page emptied (filters or fewer trades): start over
+      loadTradeList();
+      return;
+    }
+    const msg = `Trades could not be loaded: ${error.message}`;
+    setStatus($("trade-list-status"), msg, "error");
+    // Rows of another filter or page would pass for an answer to this one.
+    if (tradeList.shown !== String(params)) {
+      $("trade-list").hidden = true;
+      $("trade-pager").hidden = true;
+      tradeList.shown = null;
+    }
+    if (!tradeList.failed) toast(msg, { kind: "error" });
+    tradeList.failed = true;
+  }
+}
+
+function initTradeList() {
+  const refilter = () => {
+    tradeList.page = 1;
+    loadTradeList();
+  };
+  $("trade-filter-status").addEventListener("change", refilter);
+  $("trade-filter-symbol").addEventListener("change", refilter);
+  $("trade-prev").addEventListener("click", () => {
+    tradeList.page = Math.max(1, tradeList.page - 1);
+    loadTradeList();
+  });
+  $("trade-next").addEventListener("click", () => {
+    tradeList.page += 1;
+    loadTradeList();
+  });
+}
+
+// Everything that shows the user's trades, refreshed together.
+function refreshTrades() {
+  loadTradeList();
+  loadAnalytics();
+  loadMarkers();
+}
+
 // --- controls -------------------------------------------------------------------------------
 
 function initControls() {
@@ -642,13 +967,29 @@ shell.on("price", ({ ticker }) => {
 });
 shell.on("symbolchange", () => {
   markSelectedCard();
+  chart.markers = [];
+  chart.markersSymbol = null;
   loadChart();
+  loadMarkers();
 });
 shell.on("tabchange", ({ key }) => {
-  if (key === "dashboard" && window.Plotly && chart.drawn) window.Plotly.Plots.resize(chart.el);
+  if (key !== "dashboard") return;
+  if (window.Plotly && chart.drawn) window.Plotly.Plots.resize(chart.el);
+  if (window.Plotly && analytics.drawn) window.Plotly.Plots.resize($("equity-chart"));
+  if (Date.now() - tradeList.lastFetchAt > 2000) refreshTrades();
 });
+// Any trade action anywhere on the page (see balance.js for the event).
+shell.on("account", () => refreshTrades());
 shell.prices.forEach((t) => updateCard(t));
+initTradeList();
 loadChart();
+refreshTrades();
+setInterval(() => {
+  const visible = !document.hidden && !$("panel-dashboard")?.hidden;
+  if (visible && !tradeList.controller && Date.now() - tradeList.lastFetchAt > TRADES_REFRESH_MS) {
+    refreshTrades();
+  }
+}, 1000);
 // Indicator values of the forming candle move with the price: refresh them now and then.
 setInterval(() => {
   if (!document.hidden && !chart.controller && Date.now() - chart.lastFetchAt > INDICATOR_REFRESH_MS) {

@@ -9,7 +9,7 @@ from rest_framework.views import APIView
 
 from trading.api import serializers as s
 from trading.errors import InvalidParameter
-from trading.indicators import IndicatorParamError, parse_indicator_params
+from trading.indicators import PERIOD_PARAMS, IndicatorParamError, parse_indicator_params
 from trading.selectors import candle_list, candle_rows, indicator_rows
 from trading.services.markets import symbol_get
 from trading.services.prices import price_get, price_list
@@ -74,23 +74,7 @@ class IndicatorListApi(APIView):
         parameters=[
             s.MarketQuerySerializer,
             OpenApiParameter("indicators", str, description="comma list; default all"),
-            *[
-                OpenApiParameter(name, int, required=False)
-                for name in (
-                    "sma_period",
-                    "ema_period",
-                    "rsi_period",
-                    "macd_fast",
-                    "macd_slow",
-                    "macd_signal",
-                    "bb_period",
-                    "atr_period",
-                    "stoch_k",
-                    "stoch_smooth",
-                    "stoch_d",
-                    "adx_period",
-                )
-            ],
+            *[OpenApiParameter(name, int, required=False) for name in PERIOD_PARAMS],
             OpenApiParameter("bb_std", float, required=False),
         ],
         responses=s.IndicatorRowsSerializer,

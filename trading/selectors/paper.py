@@ -132,7 +132,10 @@ def trade_dict(
         "market": row.market,
         "direction": row.direction,
         "status": row.status,
-        "quantity": str(row.quantity),
+        # Open: what is held now; closed: what was held (a closed trade holds nothing).
+        "quantity": str(row.quantity if row.status == Trade.Status.OPEN else row.entered_qty),
+        "entered_qty": str(row.entered_qty),
+        "exited_qty": str(row.exited_qty),
         "entry_price": str(row.entry_price),
         "exit_price": _opt(row.exit_price),
         "leverage": row.leverage,
@@ -202,21 +205,6 @@ def trade_list(*, user: AbstractBaseUser, filters: dict[str, Any]):
     return rows, render
 
 
-RISK_FIELDS = (
-    "max_position_pct",
-    "max_leverage",
-    "max_open_trades",
-    "max_daily_loss_pct",
-    "max_drawdown_pct",
-    "stop_loss_required",
-    "max_risk_per_trade_pct",
-    "min_free_balance",
-    "cooldown_after_losses",
-    "cooldown_minutes",
-    "allowed_symbols",
-)
-
-
 def risk_settings_get(*, user: AbstractBaseUser) -> dict[str, Any]:
     """The user's risk limits (decimals as strings)."""
     row, _ = RiskSettings.objects.get_or_create(account=account_get(user=user))
@@ -225,10 +213,9 @@ def risk_settings_get(*, user: AbstractBaseUser) -> dict[str, Any]:
 
 def risk_limits_of(row: RiskSettings) -> risk.RiskLimits:
     """The stored settings as the pure risk module's limits."""
-    return risk.RiskLimits(
-        **{name: getattr(row, name) for name in RISK_FIELDS[:-1]},
-        allowed_symbols=tuple(row.allowed_symbols or ()),
-    )
+    values = {name: getattr(row, name) for name in risk.FIELDS}
+    values["allowed_symbols"] = tuple(values["allowed_symbols"] or ())
+    return risk.RiskLimits(**values)
 
 
 def trade_analytics(*, user: AbstractBaseUser) -> dict[str, Any]:

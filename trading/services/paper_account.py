@@ -34,8 +34,10 @@ def paper_engine() -> core.Engine:
             symbol=s.symbol,
             base=s.base,
             quote=s.quote,
-            tick_size=s.tick_size,
-            step_size=s.step_size,
+            # normalize(): the database returns 0.0100000000; rounding quantizes to the
+            # step's exponent, so trailing zeros would round to 10 places instead of 2.
+            tick_size=s.tick_size.normalize(),
+            step_size=s.step_size.normalize(),
             min_notional=s.min_notional,
             max_leverage=s.max_leverage,
             brackets=core.brackets_for(s.symbol, s.max_leverage),

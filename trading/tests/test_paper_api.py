@@ -61,6 +61,11 @@ def test_open_long_with_stops_then_close_it(api_client, user, priced):
     assert [t["id"] for t in listed["results"]] == [trade["id"]]
     closed = api_client.post(f"/trades/{trade['id']}/close", {}, format="json").json()
     assert closed["status"] == "closed" and closed["close_reason"] == "manual"
+    sizes = {closed["quantity"], closed["entered_qty"], closed["exited_qty"], trade["quantity"]}
+    assert len({Decimal(q) for q in sizes}) == 1
+    # Quantities on the step (0.00001 BTC), prices on the tick (0.01).
+    assert Decimal(trade["quantity"]) % Decimal("0.00001") == 0
+    assert Decimal(trade["stop_loss"]) % Decimal("0.01") == 0
     detail = api_client.get(f"/trades/{trade['id']}").json()
     assert len(detail["fills"]) == 2 and len(detail["orders"]) == 2
     balance = Decimal(api_client.get("/virtual_balance").json()["balance"])
@@ -234,6 +239,6 @@ def test_analytics_after_a_round_trip(api_client, priced):
 def test_risk_settings_validation(api_client, priced):
     assert api_client.post("/risk_settings", {"max_leverage": 0}, format="json").status_code == 400
     bad = api_client.post("/risk_settings", {"allowed_symbols": ["NOPE"]}, format="json")
-    assert bad.status_code == 404
+    assert bad.status_code == 400 and "allowed_symbols" in bad.json()["error"]["message"]
     ok = api_client.post("/risk_settings", {"allowed_symbols": ["eth/usdt"]}, format="json").json()
     assert ok["allowed_symbols"] == ["ETHUSDT"]
