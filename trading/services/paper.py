@@ -37,10 +37,12 @@ from trading.services.paper_account import (
 )
 from trading.services.paper_state import (
     Loaded,
+    locked_load,
     order_row,
     result_save,
     state_load,
     to_dt,
+    to_ms,
     trade_row,
 )
 from trading.services.prices import price_get
@@ -62,12 +64,19 @@ class OrderRefused(ApiError):
 @contextmanager
 def _locked(user: AbstractBaseUser, events: list) -> Iterator[Loaded]:
     """Lock the account, load its state; notifications in ``events`` go out after commit."""
-    locking = Account.objects.select_for_update(of=("self",)).select_related("risk")
+    prices = cached_prices()
+    now = now_ms()
+    day_start = to_dt(now - now % 86_400_000)
     with transaction.atomic():
-        account = locking.filter(user=user).first()
-        if account is None:  # first use: create and fund it, then lock it
-            account = locking.get(pk=account_get(user=user).pk)
-        yield state_load(account, prices=cached_prices())
+        loaded = locked_load(user.pk, day_start=day_start, prices=prices)
+        if loaded is None:
+            locking = Account.objects.select_for_update(of=("self",)).select_related("risk")
+            account = locking.filter(user=user).first()
+            if account is None:  # first use: create and fund it, then lock it
+                account = locking.get(pk=account_get(user=user).pk)
+            loaded = state_load(account, prices=prices)
+        account = loaded.account
+        yield loaded
         user_id = account.user_id
         pending = list(events)
         transaction.on_commit(lambda: _notify(user_id, pending))
@@ -194,38 +203,43 @@ def _resolve(
     )
 
 
-def _risk_limits(account: Account) -> risk.RiskLimits:
-    try:
-        row = account.risk  # loaded with the account lock
-    except RiskSettings.DoesNotExist:
-        row = RiskSettings.objects.create(account=account)
+def _risk_limits(loaded: Loaded) -> risk.RiskLimits:
+    if loaded.risk is not None:  # read with the account lock (PostgreSQL)
+        values = {name: loaded.risk[name] for name in risk.FIELDS}
+        values["allowed_symbols"] = tuple(values["allowed_symbols"] or ())
+        return risk.RiskLimits(**values)
+    row, _ = RiskSettings.objects.get_or_create(account=loaded.account)
     return risk_limits_of(row)
 
 
-def _account_view(account: Account, state: core.AccountState, now_ms: int) -> risk.AccountView:
+def _account_view(loaded: Loaded, now_ms: int) -> risk.AccountView:
+    account, state = loaded.account, loaded.state
     equity = equity_of(state)
-    day_start = now_ms - now_ms % 86_400_000
-    today = (
-        LedgerEntry.objects.filter(account=account, asset="USDT", time__gte=to_dt(day_start))
-        .exclude(kind__in=[LedgerEntry.Kind.DEPOSIT, LedgerEntry.Kind.RESET])
-        .aggregate(total=Sum("amount"))["total"]
-        or ZERO
-    )
+    today, recent = loaded.today_usdt, loaded.recent_net
+    if today is None or recent is None:  # the ORM path reads them here
+        day_start = now_ms - now_ms % 86_400_000
+        today = (
+            LedgerEntry.objects.filter(account=account, asset="USDT", time__gte=to_dt(day_start))
+            .exclude(kind__in=[LedgerEntry.Kind.DEPOSIT, LedgerEntry.Kind.RESET])
+            .aggregate(total=Sum("amount"))["total"]
+            or ZERO
+        )
+        recent = [
+            (pnl - fees + funding, to_ms(closed))
+            for pnl, fees, funding, closed in Trade.objects.filter(
+                account=account, status__in=[Trade.Status.CLOSED, Trade.Status.LIQUIDATED]
+            )
+            .order_by("-closed_at")
+            .values_list("realized_pnl", "fees", "funding", "closed_at")[:50]
+        ]
     summary = core.account_summary(state, paper_engine().rules)
     day_start_equity = summary.wallet_balance - today
-    recent = list(
-        Trade.objects.filter(
-            account=account, status__in=[Trade.Status.CLOSED, Trade.Status.LIQUIDATED]
-        )
-        .order_by("-closed_at")
-        .values_list("realized_pnl", "fees", "funding", "closed_at")[:50]
-    )
     losses = 0
-    for pnl, fees, funding, _closed in recent:
-        if pnl - fees + funding >= 0:
+    for net, _closed in recent:
+        if net >= 0:
             break
         losses += 1
-    last_loss_ms = int(recent[0][3].timestamp() * 1000) if losses else None
+    last_loss_ms = recent[0][1] if losses else None
     return risk.AccountView(
         equity=equity,
         available=summary.available_balance,
@@ -259,9 +273,7 @@ def _checks(
         leverage=resolved.leverage,
         stop_loss=resolved.stop_loss,
     )
-    checks = risk.evaluate(
-        _risk_limits(account), proposal, _account_view(account, loaded.state, snap.time_ms)
-    )
+    checks = risk.evaluate(_risk_limits(loaded), proposal, _account_view(loaded, snap.time_ms))
     if not dry_run:
         return resolved, checks
     dry = _open(copy.deepcopy(loaded.state), request, resolved, snap)

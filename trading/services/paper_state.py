@@ -8,9 +8,13 @@ written back (plus balances whose locks moved).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
+
+from django.db import connection
 
 from trading import engine as core
 from trading.models import (
@@ -31,17 +35,29 @@ def to_dt(ms: int | None) -> datetime | None:
     return None if ms is None else datetime.fromtimestamp(ms / 1000, UTC)
 
 
-def to_ms(moment: datetime | None) -> int | None:
-    return None if moment is None else int(moment.timestamp() * 1000)
+def to_ms(moment: datetime | str | None) -> int | None:
+    """Epoch ms of a datetime, or of an ISO-8601 string (rows read as JSON)."""
+    if moment is None:
+        return None
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
+    return int(moment.timestamp() * 1000)
 
 
 @dataclass
 class Loaded:
-    """An account's state plus what was read, so saving can tell what changed."""
+    """An account's state plus what was read, so saving can tell what changed.
+
+    The fast PostgreSQL load also brings what the safety check needs (``risk``, today's
+    USDT ledger sum, the latest closed trades' net PnL), so the check reads nothing more.
+    """
 
     account: Account
     state: core.AccountState
     balances: dict[str, tuple[Decimal, Decimal]] = field(default_factory=dict)
+    risk: dict[str, Any] | None = None
+    today_usdt: Decimal | None = None
+    recent_net: list[tuple[Decimal, int]] | None = None
 
 
 def state_load(account: Account, *, prices: dict[str, Decimal] | None = None) -> Loaded:
@@ -57,113 +73,131 @@ def state_load(account: Account, *, prices: dict[str, Decimal] | None = None) ->
         funding_ms={k: int(v) for k, v in (account.funding_ms or {}).items()},
     )
     loaded = Loaded(account, state)
-    for row in Balance.objects.filter(account=account):
-        state.balances[row.asset] = row.amount
-        if row.locked:
-            state.locked[row.asset] = row.locked
-        loaded.balances[row.asset] = (row.amount, row.locked)
-    for row in SymbolSetting.objects.filter(account=account):
-        state.settings[row.symbol] = core.SymbolSettings(
-            leverage=row.leverage, margin_type=core.MarginType(row.margin_type)
-        )
-    for row in Position.objects.filter(account=account):
-        state.positions[row.symbol] = core.Position(
-            symbol=row.symbol,
-            quantity=row.quantity,
-            entry_price=row.entry_price,
-            leverage=row.leverage,
-            margin_type=core.MarginType(row.margin_type),
-            isolated_wallet=row.isolated_wallet,
-            opened_ms=to_ms(row.opened_at),
-            updated_ms=to_ms(row.updated_at),
-            realized_pnl=row.realized_pnl,
-            trade_id=row.trade_number,
-        )
-    for row in Order.objects.filter(account=account, status__in=Order.OPEN_STATUSES):
-        state.orders[row.number] = _order_from_row(row)
-    for row in Trade.objects.filter(account=account, status=Trade.Status.OPEN):
-        state.trades[row.number] = _trade_from_row(row)
+    _fill_state(
+        loaded,
+        balances=Balance.objects.filter(account=account).values("asset", "amount", "locked"),
+        settings=SymbolSetting.objects.filter(account=account).values(
+            "symbol", "leverage", "margin_type"
+        ),
+        positions=Position.objects.filter(account=account).values(),
+        orders=Order.objects.filter(account=account, status__in=Order.OPEN_STATUSES).values(),
+        trades=Trade.objects.filter(account=account, status=Trade.Status.OPEN).values(),
+    )
     for symbol, price in (prices or {}).items():
         state.prices[symbol] = price
         state.marks[symbol] = price
     return loaded
 
 
-def _order_from_row(row: Order) -> core.Order:
+def _fill_state(loaded: Loaded, *, balances, settings, positions, orders, trades) -> None:
+    """Put rows (dicts, from the ORM or from JSON) into the engine's AccountState."""
+    state = loaded.state
+    for r in balances:
+        amount, locked = _dec(r["amount"]), _dec(r["locked"])
+        state.balances[r["asset"]] = amount
+        if locked:
+            state.locked[r["asset"]] = locked
+        loaded.balances[r["asset"]] = (amount, locked)
+    for r in settings:
+        state.settings[r["symbol"]] = core.SymbolSettings(
+            leverage=r["leverage"], margin_type=core.MarginType(r["margin_type"])
+        )
+    for r in positions:
+        state.positions[r["symbol"]] = core.Position(
+            symbol=r["symbol"],
+            quantity=_dec(r["quantity"]),
+            entry_price=_dec(r["entry_price"]),
+            leverage=r["leverage"],
+            margin_type=core.MarginType(r["margin_type"]),
+            isolated_wallet=_dec(r["isolated_wallet"]),
+            opened_ms=to_ms(r["opened_at"]),
+            updated_ms=to_ms(r["updated_at"]),
+            realized_pnl=_dec(r["realized_pnl"]),
+            trade_id=r["trade_number"],
+        )
+    for r in orders:
+        state.orders[r["number"]] = _order_from_row(r)
+    for r in trades:
+        state.trades[r["number"]] = _trade_from_row(r)
+
+
+def _order_from_row(row: dict[str, Any]) -> core.Order:
     protection = None
-    if row.protection:
+    if row["protection"]:
         protection = core.Protection(
             *(
-                _dec(row.protection.get(k))
+                _dec(row["protection"].get(k))
                 for k in ("stop_loss", "take_profit", "trailing_stop_pct")
             )
         )
     return core.Order(
-        id=row.number,
-        symbol=row.symbol,
-        market=core.Market(row.market),
-        side=core.Side(row.side),
-        type=core.OrderType(row.type),
-        quantity=row.quantity,
-        price=row.price,
-        stop_price=row.stop_price,
-        time_in_force=core.TimeInForce(row.time_in_force),
-        reduce_only=row.reduce_only,
-        close_position=row.close_position,
-        client_order_id=row.client_order_id,
-        status=core.OrderStatus(row.status),
-        created_ms=to_ms(row.created_at),
-        updated_ms=to_ms(row.updated_at),
-        quote_quantity=row.quote_quantity,
-        working_type=core.WorkingType(row.working_type),
-        leverage=row.leverage,
-        source=core.Source(row.source),
-        strategy=row.strategy,
-        opens_trade=row.opens_trade,
+        id=row["number"],
+        symbol=row["symbol"],
+        market=core.Market(row["market"]),
+        side=core.Side(row["side"]),
+        type=core.OrderType(row["type"]),
+        quantity=row["quantity"],
+        price=row["price"],
+        stop_price=row["stop_price"],
+        time_in_force=core.TimeInForce(row["time_in_force"]),
+        reduce_only=row["reduce_only"],
+        close_position=row["close_position"],
+        client_order_id=row["client_order_id"],
+        status=core.OrderStatus(row["status"]),
+        created_ms=to_ms(row["created_at"]),
+        updated_ms=to_ms(row["updated_at"]),
+        quote_quantity=row["quote_quantity"],
+        working_type=core.WorkingType(row["working_type"]),
+        leverage=row["leverage"],
+        source=core.Source(row["source"]),
+        strategy=row["strategy"],
+        opens_trade=row["opens_trade"],
         protection=protection,
-        executed_qty=row.executed_qty,
-        cum_quote=row.cum_quote,
-        avg_price=row.avg_price,
-        reject_reason=row.reject_reason,
-        reject_message=row.reject_message,
-        reserved=row.reserved,
-        reserved_asset=row.reserved_asset,
-        trade_id=row.trade_number,
-        close_reason=core.CloseReason(row.close_reason) if row.close_reason else None,
+        executed_qty=row["executed_qty"],
+        cum_quote=row["cum_quote"],
+        avg_price=row["avg_price"],
+        reject_reason=row["reject_reason"],
+        reject_message=row["reject_message"],
+        reserved=row["reserved"],
+        reserved_asset=row["reserved_asset"],
+        trade_id=row["trade_number"],
+        close_reason=core.CloseReason(row["close_reason"]) if row["close_reason"] else None,
     )
 
 
-def _trade_from_row(row: Trade) -> core.Trade:
+def _trade_from_row(row: dict[str, Any]) -> core.Trade:
     return core.Trade(
-        id=row.number,
-        symbol=row.symbol,
-        market=core.Market(row.market),
-        direction=core.Direction(row.direction),
-        quantity=row.quantity,
-        entry_price=row.entry_price,
-        opened_ms=to_ms(row.opened_at),
-        source=core.Source(row.source),
-        strategy=row.strategy,
-        status=core.TradeStatus(row.status),
-        entered_qty=row.entered_qty,
-        exited_qty=row.exited_qty,
-        exit_price=row.exit_price or ZERO,
-        closed_ms=to_ms(row.closed_at),
-        close_reason=core.CloseReason(row.close_reason) if row.close_reason else None,
-        stop_loss=row.stop_loss,
-        take_profit=row.take_profit,
-        trailing_stop_pct=row.trailing_stop_pct,
-        watermark=row.watermark,
-        fees=row.fees,
-        realized_pnl=row.realized_pnl,
-        funding=row.funding,
-        leverage=row.leverage,
-        margin_type=core.MarginType(row.margin_type) if row.margin_type else None,
+        id=row["number"],
+        symbol=row["symbol"],
+        market=core.Market(row["market"]),
+        direction=core.Direction(row["direction"]),
+        quantity=row["quantity"],
+        entry_price=row["entry_price"],
+        opened_ms=to_ms(row["opened_at"]),
+        source=core.Source(row["source"]),
+        strategy=row["strategy"],
+        status=core.TradeStatus(row["status"]),
+        entered_qty=row["entered_qty"],
+        exited_qty=row["exited_qty"],
+        exit_price=row["exit_price"] or ZERO,
+        closed_ms=to_ms(row["closed_at"]),
+        close_reason=core.CloseReason(row["close_reason"]) if row["close_reason"] else None,
+        stop_loss=row["stop_loss"],
+        take_profit=row["take_profit"],
+        trailing_stop_pct=row["trailing_stop_pct"],
+        watermark=row["watermark"],
+        fees=row["fees"],
+        realized_pnl=row["realized_pnl"],
+        funding=row["funding"],
+        leverage=row["leverage"],
+        margin_type=core.MarginType(row["margin_type"]) if row["margin_type"] else None,
     )
 
 
 def _dec(value) -> Decimal | None:
-    return None if value is None else Decimal(str(value))
+    if value is None or isinstance(value, Decimal):
+        return value
+    return Decimal(str(value))
 
 
 def result_save(loaded: Loaded, result: core.Result) -> None:
@@ -408,3 +442,89 @@ def _fill_row(account: Account, f: core.Fill) -> Fill:
         realized_pnl=f.realized_pnl,
         time=to_dt(f.time_ms),
     )
+
+
+# One round trip instead of nine: on PostgreSQL the account row is locked and everything the
+# engine and the safety check need comes back as JSON in the same statement (bench_trade).
+_LOCKED_LOAD_SQL = """
+SELECT row_to_json(a)::text,
+  (SELECT coalesce(json_agg(b), '[]') FROM trading_balance b WHERE b.account_id = a.id)::text,
+  (SELECT coalesce(json_agg(s), '[]') FROM trading_symbolsetting s
+     WHERE s.account_id = a.id)::text,
+  (SELECT coalesce(json_agg(p), '[]') FROM trading_position p WHERE p.account_id = a.id)::text,
+  (SELECT coalesce(json_agg(o), '[]') FROM trading_order o
+     WHERE o.account_id = a.id AND o.status IN ('NEW', 'PARTIALLY_FILLED'))::text,
+  (SELECT coalesce(json_agg(t), '[]') FROM trading_trade t
+     WHERE t.account_id = a.id AND t.status = 'open')::text,
+  (SELECT row_to_json(r) FROM trading_risksettings r WHERE r.account_id = a.id)::text,
+  (SELECT coalesce(sum(l.amount), 0)::text FROM trading_ledgerentry l
+     WHERE l.account_id = a.id AND l.asset = 'USDT' AND l.time >= %s
+       AND l.kind NOT IN ('deposit', 'reset')),
+  (SELECT coalesce(json_agg(json_build_object(
+       'net', (c.realized_pnl - c.fees + c.funding)::text, 'closed', c.closed_at)), '[]')
+     FROM (SELECT * FROM trading_trade t2
+           WHERE t2.account_id = a.id AND t2.status IN ('closed', 'liquidated')
+           ORDER BY t2.closed_at DESC LIMIT 50) c)::text
+FROM trading_account a
+WHERE a.user_id = %s
+FOR UPDATE OF a
+"""
+
+
+def _json(text: str | None) -> Any:
+    return None if text is None else json.loads(text, parse_float=Decimal)
+
+
+def locked_load(
+    user_id: int, *, day_start: datetime, prices: dict[str, Decimal] | None = None
+) -> Loaded | None:
+    """PostgreSQL: lock the user's account and load its state in one statement.
+
+    None when the user has no account yet, or on other databases (callers then use the
+    ORM path: ``select_for_update`` + ``state_load``, which gives the same state).
+    """
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute(_LOCKED_LOAD_SQL, [day_start, user_id])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    account_row = _json(row[0])
+    account = Account(
+        id=account_row["id"],
+        user_id=account_row["user_id"],
+        currency=account_row["currency"],
+        initial_balance=account_row["initial_balance"],
+        next_order_id=account_row["next_order_id"],
+        next_trade_id=account_row["next_trade_id"],
+        next_fill_id=account_row["next_fill_id"],
+        funding_ms=account_row["funding_ms"] or {},
+        peak_equity=account_row["peak_equity"],
+    )
+    account._state.adding = False
+    state = core.AccountState(
+        next_order_id=account.next_order_id,
+        next_trade_id=account.next_trade_id,
+        next_fill_id=account.next_fill_id,
+        funding_ms={k: int(v) for k, v in account.funding_ms.items()},
+    )
+    loaded = Loaded(
+        account,
+        state,
+        risk=_json(row[6]),
+        today_usdt=Decimal(row[7]),
+        recent_net=[(Decimal(r["net"]), to_ms(r["closed"])) for r in _json(row[8])],
+    )
+    _fill_state(
+        loaded,
+        balances=_json(row[1]),
+        settings=_json(row[2]),
+        positions=_json(row[3]),
+        orders=_json(row[4]),
+        trades=_json(row[5]),
+    )
+    for symbol, price in (prices or {}).items():
+        state.prices[symbol] = price
+        state.marks[symbol] = price
+    return loaded

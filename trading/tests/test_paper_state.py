@@ -1,0 +1,43 @@
+"""The one-statement PostgreSQL load gives exactly the state the ORM load gives."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from django.db import transaction
+
+from trading.models import Account
+from trading.services.paper_state import locked_load, state_load
+from trading.services.prices import prices_poll
+
+
+def test_fast_load_equals_orm_load(api_client, user, frozen_replay):
+    prices_poll()
+    api_client.post(
+        "/trade",
+        {"symbol": "BTCUSDT", "direction": "long", "quote_amount": "900", "leverage": 3,
+         "margin_type": "isolated", "stop_loss_pct": "3"},
+        format="json",
+    )
+    api_client.post(
+        "/trade", {"symbol": "ETHUSDT", "direction": "long", "market": "spot", "quantity": "0.05"},
+        format="json",
+    )
+    price = Decimal(api_client.get("/price/SOLUSDT").json()["price"])
+    api_client.post(
+        "/trade",
+        {"symbol": "SOLUSDT", "direction": "short", "quantity": "1", "order_type": "limit",
+         "price": str(price * Decimal("1.5"))},
+        format="json",
+    )
+    account = Account.objects.get(user=user)
+    with transaction.atomic():
+        fast = locked_load(user.pk, day_start=datetime(2000, 1, 1, tzinfo=UTC))
+    orm = state_load(account)
+    assert fast is not None
+    assert fast.state == orm.state
+    assert fast.balances == orm.balances
+    assert len(fast.state.orders) == 1 and len(fast.state.trades) == 2
+    assert fast.risk["max_leverage"] == 20 and fast.recent_net == []
+    assert fast.today_usdt < 0  # fees paid today
