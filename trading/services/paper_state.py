@@ -201,114 +201,169 @@ def _dec(value) -> Decimal | None:
 
 
 def result_save(loaded: Loaded, result: core.Result) -> None:
-    """Write back what ``result`` changed; the caller's transaction and lock are still held."""
+    """Write back what ``result`` changed; the caller's transaction and lock are still held.
+
+    The statements are built directly (no ORM query compilation) and, on PostgreSQL, sent
+    in one pipeline: one network round trip for all of an order's writes.
+    """
     account, state = loaded.account, loaded.state
-    _save_balances(loaded)
+    writes = _Writes()
+    balances = _changed_balances(loaded)
+    if balances:
+        writes.upsert(Balance, balances, ["account", "asset"], ["amount", "locked"])
     if result.ledger:
-        LedgerEntry.objects.bulk_create(
-            LedgerEntry(
-                account=account,
-                asset=e.asset,
-                amount=e.amount,
-                kind=str(e.kind),
-                symbol=e.symbol,
-                order_number=e.order_id,
-                trade_number=e.trade_id,
-                time=to_dt(e.time_ms),
-            )
-            for e in result.ledger
+        writes.insert(
+            LedgerEntry,
+            [
+                LedgerEntry(
+                    account=account,
+                    asset=e.asset,
+                    amount=e.amount,
+                    kind=str(e.kind),
+                    symbol=e.symbol,
+                    order_number=e.order_id,
+                    trade_number=e.trade_id,
+                    time=to_dt(e.time_ms),
+                )
+                for e in result.ledger
+            ],
         )
-    orders = [o for o in result.orders.values() if o.id > 0]
+    orders = [order_row(account, o) for o in result.orders.values() if o.id > 0]
     if orders:
-        Order.objects.bulk_create(
-            [order_row(account, o) for o in orders],
-            update_conflicts=True,
-            unique_fields=["account", "number"],
-            update_fields=_ORDER_UPDATE_FIELDS,
-        )
+        writes.upsert(Order, orders, ["account", "number"], _ORDER_UPDATE_FIELDS)
     if result.trades:
-        Trade.objects.bulk_create(
-            [trade_row(account, t) for t in result.trades.values()],
-            update_conflicts=True,
-            unique_fields=["account", "number"],
-            update_fields=_TRADE_UPDATE_FIELDS,
-        )
+        trades = [trade_row(account, t) for t in result.trades.values()]
+        writes.upsert(Trade, trades, ["account", "number"], _TRADE_UPDATE_FIELDS)
     if result.fills:
-        Fill.objects.bulk_create(_fill_row(account, f) for f in result.fills)
-    _save_positions(account, state, result.positions)
-    for symbol in result.settings:
-        s = state.settings[symbol]
-        SymbolSetting.objects.update_or_create(
-            account=account,
-            symbol=symbol,
-            defaults={"leverage": s.leverage, "margin_type": str(s.margin_type)},
+        writes.insert(Fill, [_fill_row(account, f) for f in result.fills])
+    gone = [s for s in result.positions if s not in state.positions]
+    if gone:
+        writes.add(
+            f"DELETE FROM {Position._meta.db_table} WHERE account_id = %s AND symbol IN "
+            f"({', '.join(['%s'] * len(gone))})",
+            [account.pk, *gone],
+        )
+    present = [
+        _position_row(account, state.positions[s]) for s in result.positions if s in state.positions
+    ]
+    if present:
+        writes.upsert(Position, present, ["account", "symbol"], _POSITION_UPDATE_FIELDS)
+    if result.settings:
+        settings_rows = [
+            SymbolSetting(
+                account=account,
+                symbol=symbol,
+                leverage=state.settings[symbol].leverage,
+                margin_type=str(state.settings[symbol].margin_type),
+            )
+            for symbol in result.settings
+        ]
+        writes.upsert(
+            SymbolSetting, settings_rows, ["account", "symbol"], ["leverage", "margin_type"]
         )
     account.next_order_id = state.next_order_id
     account.next_trade_id = state.next_trade_id
     account.next_fill_id = state.next_fill_id
     account.funding_ms = dict(state.funding_ms)
-    account.save(
-        update_fields=["next_order_id", "next_trade_id", "next_fill_id", "funding_ms", "updated_at"]
+    writes.add(
+        f"UPDATE {Account._meta.db_table} SET next_order_id = %s, next_trade_id = %s, "
+        "next_fill_id = %s, funding_ms = %s, updated_at = %s WHERE id = %s",
+        [
+            account.next_order_id,
+            account.next_trade_id,
+            account.next_fill_id,
+            Account._meta.get_field("funding_ms").get_db_prep_save(account.funding_ms, connection),
+            datetime.now(UTC),
+            account.pk,
+        ],
     )
+    writes.flush()
+    loaded.balances.update({b.asset: (b.amount, b.locked) for b in balances})
 
 
-def _save_balances(loaded: Loaded) -> None:
+class _Writes:
+    """Plain INSERT / upsert statements built from model instances, sent together."""
+
+    def __init__(self) -> None:
+        self.statements: list[tuple[str, list[Any]]] = []
+
+    def add(self, sql: str, params: list[Any]) -> None:
+        self.statements.append((sql, params))
+
+    def insert(self, model, objs: list) -> None:
+        self.add(*self._insert_sql(model, objs))
+
+    def upsert(self, model, objs: list, unique: list[str], update: list[str]) -> None:
+        sql, params = self._insert_sql(model, objs)
+        columns = [model._meta.get_field(name).column for name in unique]
+        sets = ", ".join(
+            f"{(c := model._meta.get_field(name).column)} = EXCLUDED.{c}" for name in update
+        )
+        self.add(f"{sql} ON CONFLICT ({', '.join(columns)}) DO UPDATE SET {sets}", params)
+
+    @staticmethod
+    def _insert_sql(model, objs: list) -> tuple[str, list[Any]]:
+        fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+        row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+        params: list[Any] = []
+        for obj in objs:
+            params.extend(f.get_db_prep_save(f.pre_save(obj, add=True), connection) for f in fields)
+        columns = ", ".join(f.column for f in fields)
+        values = ", ".join([row] * len(objs))
+        return f"INSERT INTO {model._meta.db_table} ({columns}) VALUES {values}", params
+
+    def flush(self) -> None:
+        if connection.vendor == "postgresql":
+            connection.ensure_connection()
+            raw = connection.connection
+            with raw.pipeline(), raw.cursor() as cursor:
+                for sql, params in self.statements:
+                    cursor.execute(sql, params)
+            return
+        with connection.cursor() as cursor:
+            for sql, params in self.statements:
+                cursor.execute(sql, params)
+
+
+def _changed_balances(loaded: Loaded) -> list[Balance]:
     state = loaded.state
-    assets = set(state.balances) | set(state.locked) | set(loaded.balances)
     changed = []
-    for asset in assets:
+    for asset in set(state.balances) | set(state.locked) | set(loaded.balances):
         now = (state.balances.get(asset, ZERO), state.locked.get(asset, ZERO))
         if loaded.balances.get(asset) != now:
             changed.append(
                 Balance(account=loaded.account, asset=asset, amount=now[0], locked=now[1])
             )
-    if changed:
-        Balance.objects.bulk_create(
-            changed,
-            update_conflicts=True,
-            unique_fields=["account", "asset"],
-            update_fields=["amount", "locked"],
-        )
-        loaded.balances.update({b.asset: (b.amount, b.locked) for b in changed})
+    return changed
 
 
-def _save_positions(account: Account, state: core.AccountState, symbols: set[str]) -> None:
-    gone = [s for s in symbols if s not in state.positions]
-    if gone:
-        Position.objects.filter(account=account, symbol__in=gone).delete()
-    present = [state.positions[s] for s in symbols if s in state.positions]
-    if present:
-        Position.objects.bulk_create(
-            [
-                Position(
-                    account=account,
-                    symbol=p.symbol,
-                    quantity=p.quantity,
-                    entry_price=p.entry_price,
-                    leverage=p.leverage,
-                    margin_type=str(p.margin_type),
-                    isolated_wallet=p.isolated_wallet,
-                    realized_pnl=p.realized_pnl,
-                    trade_number=p.trade_id,
-                    opened_at=to_dt(p.opened_ms),
-                    updated_at=to_dt(p.updated_ms),
-                )
-                for p in present
-            ],
-            update_conflicts=True,
-            unique_fields=["account", "symbol"],
-            update_fields=[
-                "quantity",
-                "entry_price",
-                "leverage",
-                "margin_type",
-                "isolated_wallet",
-                "realized_pnl",
-                "trade_number",
-                "opened_at",
-                "updated_at",
-            ],
-        )
+def _position_row(account: Account, p: core.Position) -> Position:
+    return Position(
+        account=account,
+        symbol=p.symbol,
+        quantity=p.quantity,
+        entry_price=p.entry_price,
+        leverage=p.leverage,
+        margin_type=str(p.margin_type),
+        isolated_wallet=p.isolated_wallet,
+        realized_pnl=p.realized_pnl,
+        trade_number=p.trade_id,
+        opened_at=to_dt(p.opened_ms),
+        updated_at=to_dt(p.updated_ms),
+    )
+
+
+_POSITION_UPDATE_FIELDS = [
+    "quantity",
+    "entry_price",
+    "leverage",
+    "margin_type",
+    "isolated_wallet",
+    "realized_pnl",
+    "trade_number",
+    "opened_at",
+    "updated_at",
+]
 
 
 _ORDER_UPDATE_FIELDS = [
