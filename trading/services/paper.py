@@ -31,6 +31,7 @@ from trading.services.paper_account import (
     account_get,
     cached_prices,
     equity_of,
+    market_now,
     now_ms,
     paper_engine,
     snapshot,
@@ -62,9 +63,11 @@ class OrderRefused(ApiError):
 
 
 @contextmanager
-def _locked(user: AbstractBaseUser, events: list) -> Iterator[Loaded]:
+def _locked(
+    user: AbstractBaseUser, events: list, prices: dict[str, Decimal] | None = None
+) -> Iterator[Loaded]:
     """Lock the account, load its state; notifications in ``events`` go out after commit."""
-    prices = cached_prices()
+    prices = cached_prices() if prices is None else prices
     now = now_ms()
     day_start = to_dt(now - now % 86_400_000)
     with transaction.atomic():
@@ -334,11 +337,11 @@ def trade_open(*, user: AbstractBaseUser, request: TradeRequest) -> dict[str, An
     Raises RiskCheckFailed / OrderRefused (422) or Conflict (409); nothing changes then.
     """
     request = _canonical(request)
-    snap = snapshot(request.symbol)
+    snap, prices = market_now(request.symbol)
     events: list = []
     rejected: list = []
     try:
-        with _locked(user, events) as loaded:
+        with _locked(user, events, prices) as loaded:
             state = loaded.state
             opposite = [
                 t

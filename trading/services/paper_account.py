@@ -13,7 +13,7 @@ from django.db import IntegrityError, transaction
 from trading import engine as core
 from trading.models import Account, RiskSettings, Symbol
 from trading.services.paper_state import result_save, state_load
-from trading.services.prices import book_get, price_get, price_list
+from trading.services.prices import book_get, market_read, price_get, price_list
 
 ZERO = Decimal("0")
 
@@ -56,6 +56,19 @@ def snapshot(symbol: str) -> core.MarketSnapshot:
         time_ms=int(price["timestamp"]),
         book=book_get(symbol),
     )
+
+
+def market_now(symbol: str) -> tuple[core.MarketSnapshot, dict[str, Decimal]]:
+    """The snapshot of ``symbol`` and the last price of every watched symbol, read in one
+    Redis round trip (the order path's only market read)."""
+    payload, book, payloads = market_read(symbol)
+    snap = core.MarketSnapshot(
+        symbol=symbol,
+        price=Decimal(payload["price"]),
+        time_ms=int(payload["timestamp"]),
+        book=book,
+    )
+    return snap, {s: Decimal(p["price"]) for s, p in payloads.items()}
 
 
 def cached_prices() -> dict[str, Decimal]:

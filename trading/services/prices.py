@@ -77,7 +77,28 @@ def _write_books(books: dict[str, OrderBook]) -> None:
 
 def book_get(symbol: str) -> OrderBook | None:
     """The order book stored by the last poll (the paper engine walks it for slippage)."""
-    raw = redis_client().hget(_books_key(), symbol)
+    return _book_from(symbol, redis_client().hget(_books_key(), symbol))
+
+
+def market_read(symbol: str) -> tuple[dict[str, Any], OrderBook | None, dict[str, Any]]:
+    """One round trip for an order: ``symbol``'s price payload and order book, and the
+    price payloads of every watched symbol (to value the account's other positions)."""
+    names = sorted({*watched_symbols(), symbol})
+    pipe = redis_client().pipeline(transaction=False)
+    pipe.hmget(_prices_key(), names)
+    pipe.hget(_books_key(), symbol)
+    raw_prices, raw_book = pipe.execute()
+    payloads = {s: json.loads(v) for s, v in zip(names, raw_prices, strict=True) if v}
+    if symbol not in payloads:
+        raise PriceUnavailable(
+            f"No price for {symbol} yet: the price feed has not polled it. "
+            "Check that the Celery worker and beat are running (GET /health).",
+            details={"symbol": symbol},
+        )
+    return payloads[symbol], _book_from(symbol, raw_book), payloads
+
+
+def _book_from(symbol: str, raw: bytes | None) -> OrderBook | None:
     if raw is None:
         return None
     data = json.loads(raw)

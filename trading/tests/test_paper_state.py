@@ -16,19 +16,31 @@ def test_fast_load_equals_orm_load(api_client, user, frozen_replay):
     prices_poll()
     api_client.post(
         "/trade",
-        {"symbol": "BTCUSDT", "direction": "long", "quote_amount": "900", "leverage": 3,
-         "margin_type": "isolated", "stop_loss_pct": "3"},
+        {
+            "symbol": "BTCUSDT",
+            "direction": "long",
+            "quote_amount": "900",
+            "leverage": 3,
+            "margin_type": "isolated",
+            "stop_loss_pct": "3",
+        },
         format="json",
     )
     api_client.post(
-        "/trade", {"symbol": "ETHUSDT", "direction": "long", "market": "spot", "quantity": "0.05"},
+        "/trade",
+        {"symbol": "ETHUSDT", "direction": "long", "market": "spot", "quantity": "0.05"},
         format="json",
     )
     price = Decimal(api_client.get("/price/SOLUSDT").json()["price"])
     api_client.post(
         "/trade",
-        {"symbol": "SOLUSDT", "direction": "short", "quantity": "1", "order_type": "limit",
-         "price": str(price * Decimal("1.5"))},
+        {
+            "symbol": "SOLUSDT",
+            "direction": "short",
+            "quantity": "1",
+            "order_type": "limit",
+            "price": str(price * Decimal("1.5")),
+        },
         format="json",
     )
     account = Account.objects.get(user=user)
