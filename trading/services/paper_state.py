@@ -12,9 +12,10 @@ import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
-from django.db import connection
+from django.db import connection, models
 
 from trading import engine as core
 from trading.models import (
@@ -303,14 +304,17 @@ class _Writes:
 
     @staticmethod
     def _insert_sql(model, objs: list) -> tuple[str, list[Any]]:
-        fields = [f for f in model._meta.concrete_fields if not f.primary_key]
-        row = "(" + ", ".join(["%s"] * len(fields)) + ")"
+        fields, preps, row = _insert_plan(model, connection.vendor)
         params: list[Any] = []
         for obj in objs:
-            params.extend(f.get_db_prep_save(f.pre_save(obj, add=True), connection) for f in fields)
+            values = obj.__dict__
+            params.extend(
+                values[f.attname] if prep is None else prep(values[f.attname], connection)
+                for f, prep in zip(fields, preps, strict=True)
+            )
         columns = ", ".join(f.column for f in fields)
-        values = ", ".join([row] * len(objs))
-        return f"INSERT INTO {model._meta.db_table} ({columns}) VALUES {values}", params
+        values_sql = ", ".join([row] * len(objs))
+        return f"INSERT INTO {model._meta.db_table} ({columns}) VALUES {values_sql}", params
 
     def flush(self) -> None:
         if connection.vendor == "postgresql":
@@ -323,6 +327,15 @@ class _Writes:
         with connection.cursor() as cursor:
             for sql, params in self.statements:
                 cursor.execute(sql, params)
+
+
+@cache
+def _insert_plan(model) -> tuple[list, list, str]:
+    """Per model: its columns, and for each the adapter the driver needs (None where psycopg
+    and sqlite3 take the Python value as it is: text, numbers, Decimal, datetimes)."""
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    preps = [f.get_db_prep_save if isinstance(f, models.JSONField) else None for f in fields]
+    return fields, preps, "(" + ", ".join(["%s"] * len(fields)) + ")"
 
 
 def _changed_balances(loaded: Loaded) -> list[Balance]:
