@@ -330,11 +330,15 @@ class _Writes:
 
 
 @cache
-def _insert_plan(model) -> tuple[list, list, str]:
-    """Per model: its columns, and for each the adapter the driver needs (None where psycopg
-    and sqlite3 take the Python value as it is: text, numbers, Decimal, datetimes)."""
+def _insert_plan(model, vendor: str) -> tuple[list, list, str]:
+    """Per model and database: its columns, and for each the adapter the driver needs.
+    psycopg takes text, numbers, Decimal and aware datetimes as they are (only JSON needs
+    wrapping); sqlite3 needs Django's conversions for every column."""
     fields = [f for f in model._meta.concrete_fields if not f.primary_key]
-    preps = [f.get_db_prep_save if isinstance(f, models.JSONField) else None for f in fields]
+    preps = [
+        f.get_db_prep_save if vendor != "postgresql" or isinstance(f, models.JSONField) else None
+        for f in fields
+    ]
     return fields, preps, "(" + ", ".join(["%s"] * len(fields)) + ")"
 
 
