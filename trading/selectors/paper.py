@@ -10,6 +10,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Q
 
 from cryptobot.api.errors import NotFound
+from cryptobot.lib.decimal import dec_str, dec_str_or_none
 from trading import engine as core
 from trading import risk
 from trading.models import Account, Order, RiskSettings, Trade
@@ -44,9 +45,9 @@ def _balance_view(account: Account, state: core.AccountState) -> dict[str, Any]:
         assets.append(
             {
                 "asset": asset,
-                "free": str(amount - state.locked.get(asset, ZERO)),
-                "locked": str(state.locked.get(asset, ZERO)),
-                "value_usdt": None if value is None else str(value),
+                "free": dec_str(amount - state.locked.get(asset, ZERO)),
+                "locked": dec_str(state.locked.get(asset, ZERO)),
+                "value_usdt": dec_str_or_none(value),
             }
         )
     equity = summary.margin_balance + spot_value
@@ -63,7 +64,7 @@ def _balance_view(account: Account, state: core.AccountState) -> dict[str, Any]:
 
 
 def _money(value: Decimal) -> str:
-    return str(value.quantize(Decimal("0.00000001")))
+    return dec_str(value)
 
 
 def trade_get(*, user: AbstractBaseUser, number: int, detail: bool = False) -> dict[str, Any]:
@@ -83,13 +84,13 @@ def trade_get(*, user: AbstractBaseUser, number: int, detail: bool = False) -> d
                 "id": f.number,
                 "order_id": f.order_number,
                 "side": f.side,
-                "price": str(f.price),
-                "qty": str(f.qty),
-                "quote_qty": str(f.quote_qty),
-                "fee": str(f.fee),
+                "price": dec_str(f.price),
+                "qty": dec_str(f.qty),
+                "quote_qty": dec_str(f.quote_qty),
+                "fee": dec_str(f.fee),
                 "fee_asset": f.fee_asset,
                 "maker": f.maker,
-                "realized_pnl": str(f.realized_pnl),
+                "realized_pnl": dec_str(f.realized_pnl),
                 "time": _iso(f.time),
             }
             for f in fills
@@ -113,7 +114,7 @@ def _iso(moment) -> str | None:
 
 
 def _opt(value: Decimal | None) -> str | None:
-    return None if value is None else str(value)
+    return dec_str_or_none(value)
 
 
 def trade_dict(
@@ -133,10 +134,10 @@ def trade_dict(
         "direction": row.direction,
         "status": row.status,
         # Open: what is held now; closed: what was held (a closed trade holds nothing).
-        "quantity": str(row.quantity if row.status == Trade.Status.OPEN else row.entered_qty),
-        "entered_qty": str(row.entered_qty),
-        "exited_qty": str(row.exited_qty),
-        "entry_price": str(row.entry_price),
+        "quantity": dec_str(row.quantity if row.status == Trade.Status.OPEN else row.entered_qty),
+        "entered_qty": dec_str(row.entered_qty),
+        "exited_qty": dec_str(row.exited_qty),
+        "entry_price": dec_str(row.entry_price),
         "exit_price": _opt(row.exit_price),
         "leverage": row.leverage,
         "margin_type": {"CROSSED": "cross", "ISOLATED": "isolated"}.get(row.margin_type),
@@ -146,10 +147,10 @@ def trade_dict(
         "liquidation_price": _opt(liquidation.get(row.symbol))
         if row.status == Trade.Status.OPEN and row.market == "futures"
         else None,
-        "fees": str(row.fees),
-        "funding": str(row.funding),
-        "realized_pnl": str(row.realized_pnl),
-        "net_pnl": str(row.realized_pnl - row.fees + row.funding),
+        "fees": dec_str(row.fees),
+        "funding": dec_str(row.funding),
+        "realized_pnl": dec_str(row.realized_pnl),
+        "net_pnl": dec_str(row.realized_pnl - row.fees + row.funding),
         "unrealized_pnl": _opt(unrealized),
         "opened_at": _iso(row.opened_at),
         "closed_at": _iso(row.closed_at),
@@ -167,11 +168,11 @@ def order_dict(row: Order) -> dict[str, Any]:
         "side": row.side,
         "type": row.type,
         "status": row.status,
-        "quantity": str(row.quantity),
+        "quantity": dec_str(row.quantity),
         "price": _opt(row.price),
         "stop_price": _opt(row.stop_price),
-        "executed_qty": str(row.executed_qty),
-        "avg_price": str(row.avg_price),
+        "executed_qty": dec_str(row.executed_qty),
+        "avg_price": dec_str(row.avg_price),
         "client_order_id": row.client_order_id,
         "trade_id": row.trade_number,
         "created_at": _iso(row.created_at),
@@ -267,7 +268,7 @@ def trade_analytics(*, user: AbstractBaseUser) -> dict[str, Any]:
 
 def _jsonable(value: Any) -> Any:
     if isinstance(value, Decimal):
-        return str(value)
+        return dec_str(value)
     if isinstance(value, dict):
         return {k: _jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):

@@ -95,7 +95,7 @@ def test_update_and_wrong_side_stop(api_client, priced):
         {"stop_loss": str(price * Decimal("1.05")), "trailing_stop_pct": "1.5"},
         format="json",
     )
-    assert ok.status_code == 200 and ok.json()["trailing_stop_pct"] == "1.500"
+    assert ok.status_code == 200 and Decimal(ok.json()["trailing_stop_pct"]) == Decimal("1.5")
     bad = api_client.post(
         f"/trades/{trade['id']}/update", {"stop_loss": str(price * Decimal("0.9"))}, format="json"
     )
