@@ -516,9 +516,13 @@ def _fill_row(account: Account, f: core.Fill) -> Fill:
     )
 
 
-# One round trip instead of nine: on PostgreSQL the account row is locked and everything the
-# engine and the safety check need comes back as JSON in the same statement (bench_trade).
-_LOCKED_LOAD_SQL = """
+# Two statements instead of nine: on PostgreSQL the account row is locked first, then
+# everything the engine and the safety check need comes back as JSON in one statement.
+# They must stay two: under READ COMMITTED a statement reads from the snapshot taken when it
+# started, so a load that waited for the lock inside the same statement would see the
+# balances from before the previous holder's commit and spend them twice.
+_LOCK_SQL = "SELECT id FROM trading_account WHERE user_id = %s FOR UPDATE"
+_LOAD_SQL = """
 SELECT row_to_json(a)::text,
   (SELECT coalesce(json_agg(b), '[]') FROM trading_balance b WHERE b.account_id = a.id)::text,
   (SELECT coalesce(json_agg(s), '[]') FROM trading_symbolsetting s
@@ -538,8 +542,7 @@ SELECT row_to_json(a)::text,
            WHERE t2.account_id = a.id AND t2.status IN ('closed', 'liquidated')
            ORDER BY t2.closed_at DESC LIMIT 50) c)::text
 FROM trading_account a
-WHERE a.user_id = %s
-FOR UPDATE OF a
+WHERE a.id = %s
 """
 
 
@@ -550,7 +553,7 @@ def _json(text: str | None) -> Any:
 def locked_load(
     user_id: int, *, day_start: datetime, prices: dict[str, Decimal] | None = None
 ) -> Loaded | None:
-    """PostgreSQL: lock the user's account and load its state in one statement.
+    """PostgreSQL: lock the user's account, then load its state in one more statement.
 
     None when the user has no account yet, or on other databases (callers then use the
     ORM path: ``select_for_update`` + ``state_load``, which gives the same state).
@@ -558,10 +561,12 @@ def locked_load(
     if connection.vendor != "postgresql":
         return None
     with connection.cursor() as cursor:
-        cursor.execute(_LOCKED_LOAD_SQL, [day_start, user_id])
+        cursor.execute(_LOCK_SQL, [user_id])
+        locked = cursor.fetchone()
+        if locked is None:
+            return None
+        cursor.execute(_LOAD_SQL, [day_start, locked[0]])
         row = cursor.fetchone()
-    if row is None:
-        return None
     account_row = _json(row[0])
     account = Account(
         id=account_row["id"],

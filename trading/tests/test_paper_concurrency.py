@@ -58,8 +58,12 @@ def test_simultaneous_trades_never_overdraw(
     refused = [r.json()["error"] for r in responses if r.status_code == 422]
     assert {e["details"]["rule"] for e in refused} == {"insufficient_margin"}
     assert all("margin" in e["message"].lower() for e in refused)
-    # Each success adds ~1000 USDT of isolated margin plus a fee: 9 fit in 10,000, not 10.
-    assert len(ok) == 9 and len(refused) == REQUESTS - 9
+    # Every order is the same size at the same (cached) price, so each success costs the
+    # same isolated margin (quote at 1x) plus fee; exactly as many succeed as fit in 10,000.
+    fills = list(Account.objects.get(pk=account.pk).fills.all())
+    assert len(fills) == len(ok) and len({(f.qty, f.price) for f in fills}) == 1
+    cost = fills[0].quote_qty + fills[0].fee
+    assert len(ok) == int(Decimal("10000") // cost) and len(refused) == REQUESTS - len(ok)
 
     account = Account.objects.get(pk=account.pk)
     for balance in Balance.objects.filter(account=account):
