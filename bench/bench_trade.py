@@ -63,7 +63,9 @@ def _wrk(url: str, tokens: list[str], duration: int = 10) -> dict:
 
 
 def main() -> None:
-    with live_stack(only=("proxy", "http", "ws", "worker", "beat")) as stack:
+    # A large virtual balance so the runs measure accepted orders, not refusals.
+    extra = {"PAPER_INITIAL_BALANCE": "1000000"}
+    with live_stack(only=("proxy", "http", "ws", "worker", "beat"), extra_env=extra) as stack:
         manage(stack.env, "setup", "--no-backfill")
         out = manage(
             stack.env,
