@@ -256,7 +256,6 @@ def _account_view(loaded: Loaded, now_ms: int) -> risk.AccountView:
 
 
 def _checks(
-    account: Account,
     loaded: Loaded,
     request: TradeRequest,
     snap: core.MarketSnapshot,
@@ -320,7 +319,7 @@ def order_safety_check(*, user: AbstractBaseUser, request: TradeRequest) -> dict
     request = _canonical(request)
     account = account_get(user=user)
     loaded = state_load(account, prices=cached_prices())
-    _, checks = _checks(account, loaded, request, snapshot(request.symbol))
+    _, checks = _checks(loaded, request, snapshot(request.symbol))
     return {"allowed": risk.allowed(checks), "checks": [c.as_dict() for c in checks]}
 
 
@@ -357,7 +356,7 @@ def trade_open(*, user: AbstractBaseUser, request: TradeRequest) -> dict[str, An
                     code="open_trade_exists",
                     details={"trade_id": opposite[0].id},
                 )
-            resolved, checks = _checks(loaded.account, loaded, request, snap, dry_run=False)
+            resolved, checks = _checks(loaded, request, snap, dry_run=False)
             failed = [c for c in checks if not c.passed]
             if failed:
                 raise RiskCheckFailed(
