@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
+from abc import ABC, abstractmethod
 
 from django.conf import settings
 from redis.exceptions import RedisError
@@ -28,7 +29,7 @@ def parse_rate(rate: str) -> tuple[int, int]:
     return int(count), _PERIODS[period.strip().lower()]
 
 
-class _WindowThrottle(BaseThrottle):
+class _WindowThrottle(BaseThrottle, ABC):
     scope = ""
 
     def __init__(self) -> None:
@@ -37,8 +38,9 @@ class _WindowThrottle(BaseThrottle):
         )
         self.retry_after: float | None = None
 
+    @abstractmethod
     def ident_for(self, request) -> str | None:
-        raise NotImplementedError
+        """Who is counted (None: this throttle does not apply to the request)."""
 
     def allow_request(self, request, view) -> bool:
         ident = self.ident_for(request)
