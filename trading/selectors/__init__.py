@@ -5,8 +5,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import numpy as np
+import pandas as pd
 from django.db.models import QuerySet
+from rest_framework.exceptions import ValidationError
 
+from trading.errors import InvalidParameter
+from trading.exchange.base import TIMEFRAMES
+from trading.indicators import compute_indicators, warmup_bars
 from trading.models import Candle, Symbol
 
 
@@ -51,12 +57,6 @@ def candle_rows(candles: list[Candle]) -> list[dict]:
 def indicator_rows(*, symbol: Symbol, timeframe: str, limit: int, spec) -> list[dict]:
     """The last ``limit`` candles' indicator values, computed with enough earlier candles
     that recursive seeds (EMA, RSI, ATR, ADX, MACD) no longer show; NaN becomes null."""
-    import numpy as np
-    import pandas as pd
-
-    from trading.exchange.base import TIMEFRAMES
-    from trading.indicators import compute_indicators, warmup_bars
-
     warmup = warmup_bars(spec, timeframe_ms=TIMEFRAMES[timeframe])
     candles = candle_list(symbol=symbol, timeframe=timeframe, limit=limit + warmup)
     if not candles:
@@ -77,10 +77,7 @@ def indicator_rows(*, symbol: Symbol, timeframe: str, limit: int, spec) -> list[
 
 def parse_time(name: str, raw: str):
     """An epoch-ms or ISO-8601 query value, or InvalidParameter naming ``name``."""
-    from rest_framework.exceptions import ValidationError
-
-    from trading.api.serializers import EpochOrIsoField
-    from trading.errors import InvalidParameter
+    from trading.api.serializers import EpochOrIsoField  # the API's own time parsing
 
     try:
         return EpochOrIsoField().to_internal_value(raw)

@@ -11,9 +11,11 @@ from django.db.models import Q
 
 from cryptobot.api.errors import NotFound
 from cryptobot.lib.decimal import dec_str, dec_str_or_none
+from trading import analytics, risk
 from trading import engine as core
-from trading import risk
 from trading.models import Account, Order, RiskSettings, Trade
+from trading.selectors import parse_time
+from trading.services.markets import symbol_resolve
 from trading.services.paper_account import (
     account_get,
     cached_prices,
@@ -183,9 +185,6 @@ def order_dict(row: Order) -> dict[str, Any]:
 def trade_list(*, user: AbstractBaseUser, filters: dict[str, Any]):
     """The user's trades matching the filters (a queryset to paginate) and a function that
     renders a page of them."""
-    from trading.selectors import parse_time
-    from trading.services.markets import symbol_resolve
-
     rows = Trade.objects.filter(account__user=user)
     for name in ("status", "direction", "source", "market"):
         if filters.get(name):
@@ -221,8 +220,6 @@ def risk_limits_of(row: RiskSettings) -> risk.RiskLimits:
 
 def trade_analytics(*, user: AbstractBaseUser) -> dict[str, Any]:
     """GET /trades/analytics: statistics of closed trades, ratios of the equity curve."""
-    from trading import analytics
-
     account = account_get(user=user)
     loaded = state_load(account, prices=cached_prices())
     closed = [

@@ -13,7 +13,7 @@ from django.db import IntegrityError, transaction
 from trading import engine as core
 from trading.models import Account, RiskSettings, Symbol
 from trading.services.paper_state import result_save, state_load
-from trading.services.prices import book_get, market_read, price_get, price_list
+from trading.services.prices import market_read, price_list
 
 ZERO = Decimal("0")
 
@@ -49,13 +49,7 @@ def paper_engine() -> core.Engine:
 
 def snapshot(symbol: str) -> core.MarketSnapshot:
     """The market as the last poll saw it: price (also the mark) and the order book."""
-    price = price_get(symbol)
-    return core.MarketSnapshot(
-        symbol=symbol,
-        price=Decimal(price["price"]),
-        time_ms=int(price["timestamp"]),
-        book=book_get(symbol),
-    )
+    return market_now(symbol)[0]
 
 
 def market_now(symbol: str) -> tuple[core.MarketSnapshot, dict[str, Decimal]]:

@@ -75,11 +75,6 @@ def _write_books(books: dict[str, OrderBook]) -> None:
         )
 
 
-def book_get(symbol: str) -> OrderBook | None:
-    """The order book stored by the last poll (the paper engine walks it for slippage)."""
-    return _book_from(symbol, redis_client().hget(_books_key(), symbol))
-
-
 def market_read(symbol: str) -> tuple[dict[str, Any], OrderBook | None, dict[str, Any]]:
     """One round trip for an order: ``symbol``'s price payload and order book, and the
     price payloads of every watched symbol (to value the account's other positions)."""
@@ -90,15 +85,12 @@ def market_read(symbol: str) -> tuple[dict[str, Any], OrderBook | None, dict[str
     raw_prices, raw_book = pipe.execute()
     payloads = {s: json.loads(v) for s, v in zip(names, raw_prices, strict=True) if v}
     if symbol not in payloads:
-        raise PriceUnavailable(
-            f"No price for {symbol} yet: the price feed has not polled it. "
-            "Check that the Celery worker and beat are running (GET /health).",
-            details={"symbol": symbol},
-        )
+        raise _no_price(symbol)
     return payloads[symbol], _book_from(symbol, raw_book), payloads
 
 
 def _book_from(symbol: str, raw: bytes | None) -> OrderBook | None:
+    """The order book stored by the last poll (the paper engine walks it for slippage)."""
     if raw is None:
         return None
     data = json.loads(raw)
@@ -272,12 +264,16 @@ def price_get(raw_symbol: str) -> dict[str, Any]:
         symbol = symbol_resolve(raw_symbol)
         payload = _read_prices([symbol]).get(symbol)
         if payload is None:
-            raise PriceUnavailable(
-                f"No price for {symbol} yet: the price feed has not polled it. "
-                "Check that the Celery worker and beat are running (GET /health).",
-                details={"symbol": symbol},
-            )
+            raise _no_price(symbol)
     return price_view(payload)
+
+
+def _no_price(symbol: str) -> PriceUnavailable:
+    return PriceUnavailable(
+        f"No price for {symbol} yet: the price feed has not polled it. "
+        "Check that the Celery worker and beat are running (GET /health).",
+        details={"symbol": symbol},
+    )
 
 
 def price_list(symbols: list[str] | None = None) -> list[dict[str, Any]]:
