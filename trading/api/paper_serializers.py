@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from rest_framework import serializers
 
+from cryptobot.api.serializers import InputSerializer
 from trading.services.paper import TradeRequest
 
 POSITIVE = Decimal("0.00000001")
@@ -28,7 +29,7 @@ def _pct(low: str, high: str) -> serializers.DecimalField:
     )
 
 
-class TradeInSerializer(serializers.Serializer):
+class TradeInSerializer(InputSerializer):
     """POST /trade and POST /safety/check."""
 
     symbol = serializers.CharField(max_length=30)
@@ -79,7 +80,7 @@ class TradeInSerializer(serializers.Serializer):
         return TradeRequest(source=source, **data)
 
 
-class TradeCloseSerializer(serializers.Serializer):
+class TradeCloseSerializer(InputSerializer):
     quantity = _amount()
     order_type = serializers.ChoiceField(["market", "limit"], default="market")
     price = _amount()
@@ -90,7 +91,7 @@ class TradeCloseSerializer(serializers.Serializer):
         return attrs
 
 
-class TradeUpdateSerializer(serializers.Serializer):
+class TradeUpdateSerializer(InputSerializer):
     stop_loss = _amount(allow_null=True)
     take_profit = _amount(allow_null=True)
     trailing_stop_pct = _pct("0.1", "50")
@@ -103,7 +104,7 @@ class TradeUpdateSerializer(serializers.Serializer):
         return attrs
 
 
-class ResetSerializer(serializers.Serializer):
+class ResetSerializer(InputSerializer):
     confirm = serializers.BooleanField()
     initial_balance = serializers.DecimalField(
         **MONEY, min_value=Decimal("1"), max_value=Decimal("1000000000"), required=False

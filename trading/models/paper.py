@@ -37,6 +37,11 @@ class Account(models.Model):
     # Last funding instant applied per symbol ({"BTCUSDT": ms}).
     funding_ms = models.JSONField(default=dict, blank=True)
     peak_equity = models.DecimalField(**MONEY, default=Decimal("0"))
+    # Today's USDT ledger flow apart from deposits and resets (fees, PnL, funding), kept
+    # as each order is written so the daily-loss rule never sums a day's ledger rows.
+    # ``flow_day`` is the UTC day it counts; on any other day the flow is zero.
+    flow_day = models.DateField(null=True, blank=True)
+    flow_today = models.DecimalField(**MONEY, default=Decimal("0"))
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -216,7 +221,11 @@ class Trade(models.Model):
                 name="trade_filled_not_negative",
             ),
         ]
-        indexes = [models.Index(fields=["account", "status", "symbol"])]
+        indexes = [
+            models.Index(fields=["account", "status", "symbol"]),
+            # The loss-streak rule reads the latest closes.
+            models.Index(fields=["account", "-closed_at"], name="trade_latest_closed"),
+        ]
 
     def __str__(self) -> str:
         return f"trade {self.number} {self.direction} {self.symbol} ({self.status})"

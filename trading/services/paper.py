@@ -18,12 +18,11 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
-from django.db.models import Sum
 
 from cryptobot.api.errors import ApiError, Conflict, NotFound
 from trading import engine as core
 from trading import risk
-from trading.models import Account, LedgerEntry, Order, Position, RiskSettings, Trade
+from trading.models import Account, Order, Position, RiskSettings, Trade
 from trading.notify import trading_event
 from trading.selectors.paper import balance_get, order_dict, risk_limits_of, trade_dict, trade_get
 from trading.services.markets import symbol_resolve
@@ -38,11 +37,11 @@ from trading.services.paper_account import (
 )
 from trading.services.paper_state import (
     Loaded,
+    flow_today,
     locked_load,
     order_row,
     result_save,
     state_load,
-    to_dt,
     to_ms,
     trade_row,
 )
@@ -68,21 +67,27 @@ def _locked(
 ) -> Iterator[Loaded]:
     """Lock the account, load its state; notifications in ``events`` go out after commit."""
     prices = cached_prices() if prices is None else prices
-    now = now_ms()
-    day_start = to_dt(now - now % 86_400_000)
     with transaction.atomic():
-        loaded = locked_load(user.pk, day_start=day_start, prices=prices)
-        if loaded is None:
-            locking = Account.objects.select_for_update(of=("self",)).select_related("risk")
-            account = locking.filter(user=user).first()
-            if account is None:  # first use: create and fund it, then lock it
-                account = locking.get(pk=account_get(user=user).pk)
-            loaded = state_load(account, prices=prices)
-        account = loaded.account
+        loaded = _lock_and_load(user.pk, prices)
+        if loaded is None:  # first use: create and fund it, then lock it
+            account_get(user=user)
+            loaded = _lock_and_load(user.pk, prices)
         yield loaded
-        user_id = account.user_id
+        user_id = loaded.account.user_id
         pending = list(events)
         transaction.on_commit(lambda: _notify(user_id, pending))
+
+
+def _lock_and_load(user_id: int, prices: dict[str, Decimal]) -> Loaded | None:
+    """Inside a transaction: lock the user's account and load its state (None: no account).
+    PostgreSQL takes the two-statement path; other databases the ORM one."""
+    loaded = locked_load(user_id, prices=prices)
+    if loaded is None:
+        locking = Account.objects.select_for_update(of=("self",)).select_related("risk")
+        account = locking.filter(user_id=user_id).first()
+        if account is not None:
+            loaded = state_load(account, prices=prices)
+    return loaded
 
 
 def _notify(user_id: int, events: list) -> None:
@@ -218,15 +223,8 @@ def _risk_limits(loaded: Loaded) -> risk.RiskLimits:
 def _account_view(loaded: Loaded, now_ms: int) -> risk.AccountView:
     account, state = loaded.account, loaded.state
     equity = equity_of(state)
-    today, recent = loaded.today_usdt, loaded.recent_net
-    if today is None or recent is None:  # the ORM path reads them here
-        day_start = now_ms - now_ms % 86_400_000
-        today = (
-            LedgerEntry.objects.filter(account=account, asset="USDT", time__gte=to_dt(day_start))
-            .exclude(kind__in=[LedgerEntry.Kind.DEPOSIT, LedgerEntry.Kind.RESET])
-            .aggregate(total=Sum("amount"))["total"]
-            or ZERO
-        )
+    recent = loaded.recent_net
+    if recent is None:  # the ORM path reads them here
         recent = [
             (pnl - fees + funding, to_ms(closed))
             for pnl, fees, funding, closed in Trade.objects.filter(
@@ -236,7 +234,7 @@ def _account_view(loaded: Loaded, now_ms: int) -> risk.AccountView:
             .values_list("realized_pnl", "fees", "funding", "closed_at")[:50]
         ]
     summary = core.account_summary(state, paper_engine().rules)
-    day_start_equity = summary.wallet_balance - today
+    day_start_equity = summary.wallet_balance - flow_today(account)
     losses = 0
     for net, _closed in recent:
         if net >= 0:
@@ -371,9 +369,8 @@ def trade_open(*, user: AbstractBaseUser, request: TradeRequest) -> dict[str, An
                     order.reject_message or "The order was rejected.",
                     details={"rule": order.reject_reason},
                 )
-            result_save(loaded, result)
+            _save(loaded, result)
             events.extend(result.events)
-            _track_peak(loaded)
     finally:
         if rejected:
             _notify(user.pk, rejected)
@@ -391,10 +388,10 @@ def _rendered(loaded: Loaded, trade: core.Trade) -> dict[str, Any]:
     return trade_dict(trade_row(loaded.account, trade), loaded.state.prices, liquidation)
 
 
-def _track_peak(loaded: Loaded) -> None:
-    equity = equity_of(loaded.state)
-    if equity > loaded.account.peak_equity:
-        Account.objects.filter(pk=loaded.account.pk).update(peak_equity=equity)
+def _save(loaded: Loaded, result: core.Result) -> None:
+    """Write ``result`` back; the equity peak the drawdown rule measures from rides along."""
+    loaded.account.peak_equity = max(loaded.account.peak_equity, equity_of(loaded.state))
+    result_save(loaded, result)
 
 
 def trade_close(
@@ -430,7 +427,7 @@ def trade_close(
             raise OrderRefused(
                 result.order.reject_message, details={"rule": result.order.reject_reason}
             )
-        result_save(loaded, result)
+        _save(loaded, result)
         events.extend(result.events)
     return trade_get(user=user, number=number)
 
@@ -458,7 +455,7 @@ def trade_update(
         except core.EngineRefusal as exc:
             field_ = next((k for k in changes), "stop_loss")
             raise ApiError(exc.message, code="invalid", details={field_: [exc.message]}) from exc
-        result_save(loaded, result)
+        _save(loaded, result)
     return trade_get(user=user, number=number)
 
 
@@ -480,7 +477,7 @@ def balance_reset(
     with _locked(user, events) as loaded:
         amount = initial_balance if initial_balance is not None else loaded.account.initial_balance
         result = paper_engine().reset(loaded.state, amount, now_ms())
-        result_save(loaded, result)
+        _save(loaded, result)
         Order.objects.filter(account=loaded.account, status__in=Order.OPEN_STATUSES).update(
             status=Order.Status.CANCELED
         )
@@ -522,11 +519,14 @@ def ticks_process(*, symbols: list[str]) -> int:
         )
     )
     rate = Decimal(settings.FUNDING_RATE)
-    for account_id in sorted(account_ids):
+    prices = cached_prices()
+    owners = Account.objects.filter(pk__in=account_ids).order_by("pk")  # one lock order
+    for user_id in owners.values_list("user_id", flat=True):
         events: list = []
         with transaction.atomic():
-            account = Account.objects.select_for_update().get(pk=account_id)
-            loaded = state_load(account, prices=cached_prices())
+            loaded = _lock_and_load(user_id, prices)
+            if loaded is None:  # deleted meanwhile
+                continue
             for symbol, snap in snaps.items():
                 result = paper_engine().on_price(loaded.state, snap)
                 position = loaded.state.positions.get(symbol)
@@ -536,10 +536,9 @@ def ticks_process(*, symbols: list[str]) -> int:
                         funded = paper_engine().apply_funding(
                             loaded.state, symbol, rate, snap.price, instant
                         )
-                        result_save(loaded, funded)
+                        _save(loaded, funded)
                 if result.changed:
-                    result_save(loaded, result)
+                    _save(loaded, result)
                     events.extend(result.events)
-            user_id = account.user_id
             transaction.on_commit(lambda uid=user_id, ev=list(events): _notify(uid, ev))
     return len(account_ids)

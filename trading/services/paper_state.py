@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import cache
 from typing import Any
@@ -49,15 +49,14 @@ def to_ms(moment: datetime | str | None) -> int | None:
 class Loaded:
     """An account's state plus what was read, so saving can tell what changed.
 
-    The fast PostgreSQL load also brings what the safety check needs (``risk``, today's
-    USDT ledger sum, the latest closed trades' net PnL), so the check reads nothing more.
+    The fast PostgreSQL load also brings what the safety check needs (``risk`` and the
+    latest closed trades' net PnL), so the check reads nothing more.
     """
 
     account: Account
     state: core.AccountState
     balances: dict[str, tuple[Decimal, Decimal]] = field(default_factory=dict)
     risk: dict[str, Any] | None = None
-    today_usdt: Decimal | None = None
     recent_net: list[tuple[Decimal, int]] | None = None
 
 
@@ -266,20 +265,43 @@ def result_save(loaded: Loaded, result: core.Result) -> None:
     account.next_trade_id = state.next_trade_id
     account.next_fill_id = state.next_fill_id
     account.funding_ms = dict(state.funding_ms)
+    _count_flow(account, result.ledger)
     writes.add(
         f"UPDATE {Account._meta.db_table} SET next_order_id = %s, next_trade_id = %s, "
-        "next_fill_id = %s, funding_ms = %s, updated_at = %s WHERE id = %s",
+        "next_fill_id = %s, funding_ms = %s, peak_equity = %s, flow_day = %s, flow_today = %s, "
+        "updated_at = %s WHERE id = %s",
         [
             account.next_order_id,
             account.next_trade_id,
             account.next_fill_id,
             Account._meta.get_field("funding_ms").get_db_prep_save(account.funding_ms, connection),
+            account.peak_equity,
+            account.flow_day,
+            account.flow_today,
             datetime.now(UTC),
             account.pk,
         ],
     )
     writes.flush()
     loaded.balances.update({b.asset: (b.amount, b.locked) for b in balances})
+
+
+NOT_FLOW = frozenset({str(core.LedgerKind.DEPOSIT), str(core.LedgerKind.RESET)})
+
+
+def _count_flow(account: Account, entries: list[core.LedgerEntry]) -> None:
+    """Add this write's USDT flow (fees, PnL, funding, spot cash) to today's running sum."""
+    today = datetime.now(UTC).date()
+    if account.flow_day != today:
+        account.flow_day, account.flow_today = today, ZERO
+    for entry in entries:
+        if entry.asset == "USDT" and str(entry.kind) not in NOT_FLOW:
+            account.flow_today += entry.amount
+
+
+def flow_today(account: Account) -> Decimal:
+    """Today's USDT flow apart from deposits and resets (the daily-loss rule's input)."""
+    return account.flow_today if account.flow_day == datetime.now(UTC).date() else ZERO
 
 
 class _Writes:
@@ -533,9 +555,6 @@ SELECT row_to_json(a)::text,
   (SELECT coalesce(json_agg(t), '[]') FROM trading_trade t
      WHERE t.account_id = a.id AND t.status = 'open')::text,
   (SELECT row_to_json(r) FROM trading_risksettings r WHERE r.account_id = a.id)::text,
-  (SELECT coalesce(sum(l.amount), 0)::text FROM trading_ledgerentry l
-     WHERE l.account_id = a.id AND l.asset = 'USDT' AND l.time >= %s
-       AND l.kind NOT IN ('deposit', 'reset')),
   (SELECT coalesce(json_agg(json_build_object(
        'net', (c.realized_pnl - c.fees + c.funding)::text, 'closed', c.closed_at)), '[]')
      FROM (SELECT * FROM trading_trade t2
@@ -550,9 +569,7 @@ def _json(text: str | None) -> Any:
     return None if text is None else json.loads(text, parse_float=Decimal)
 
 
-def locked_load(
-    user_id: int, *, day_start: datetime, prices: dict[str, Decimal] | None = None
-) -> Loaded | None:
+def locked_load(user_id: int, *, prices: dict[str, Decimal] | None = None) -> Loaded | None:
     """PostgreSQL: lock the user's account, then load its state in one more statement.
 
     None when the user has no account yet, or on other databases (callers then use the
@@ -565,7 +582,7 @@ def locked_load(
         locked = cursor.fetchone()
         if locked is None:
             return None
-        cursor.execute(_LOAD_SQL, [day_start, locked[0]])
+        cursor.execute(_LOAD_SQL, [locked[0]])
         row = cursor.fetchone()
     account_row = _json(row[0])
     account = Account(
@@ -578,6 +595,8 @@ def locked_load(
         next_fill_id=account_row["next_fill_id"],
         funding_ms=account_row["funding_ms"] or {},
         peak_equity=account_row["peak_equity"],
+        flow_day=account_row["flow_day"] and date.fromisoformat(account_row["flow_day"]),
+        flow_today=account_row["flow_today"],
     )
     account._state.adding = False
     state = core.AccountState(
@@ -590,8 +609,7 @@ def locked_load(
         account,
         state,
         risk=_json(row[6]),
-        today_usdt=Decimal(row[7]),
-        recent_net=[(Decimal(r["net"]), to_ms(r["closed"])) for r in _json(row[8])],
+        recent_net=[(Decimal(r["net"]), to_ms(r["closed"])) for r in _json(row[7])],
     )
     _fill_state(
         loaded,

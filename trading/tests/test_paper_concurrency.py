@@ -71,6 +71,9 @@ def test_simultaneous_trades_never_overdraw(
             s=Sum("amount")
         )["s"]
         assert total == balance.amount and balance.amount >= 0
+    # The daily-loss rule's running flow saw every committed order exactly once.
+    fees = LedgerEntry.objects.filter(account=account, asset="USDT").exclude(kind="deposit")
+    assert account.flow_today == fees.aggregate(s=Sum("amount"))["s"] < 0
     position = account.positions.get(symbol="BTCUSDT")
     fills = account.fills.aggregate(q=Sum("qty"))["q"]
     assert position.quantity == fills  # every success filled once, none twice

@@ -66,3 +66,21 @@ def test_take_profit_on_a_short(api_client, frozen_replay):
     closed = api_client.get(f"/trades/{trade['id']}").json()
     assert closed["status"] == "closed" and closed["close_reason"] == "take_profit"
     assert Decimal(closed["realized_pnl"]) > 0
+
+
+def test_equity_peak_follows_a_winning_close_so_drawdown_measures_from_it(
+    api_client, user, frozen_replay
+):
+    prices_poll()
+    trade = api_client.post(
+        "/trade",
+        {"symbol": "BTCUSDT", "direction": "long", "quote_amount": "2000", "take_profit_pct": "5"},
+        format="json",
+    ).json()
+    peak_before = Account.objects.get(user=user).peak_equity
+    _set_price("BTCUSDT", Decimal(trade["take_profit"]) + Decimal("1"))
+    ticks_process(symbols=["BTCUSDT"])  # the take-profit closes it in profit
+    balance = api_client.get("/virtual_balance").json()
+    account = Account.objects.get(user=user)
+    assert Decimal(balance["equity"]) > peak_before
+    assert account.peak_equity == Decimal(balance["equity"])
