@@ -186,6 +186,19 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
 ]
 
+# Fernet keys for secrets stored encrypted (newest first; cryptobot/lib/crypto.py).
+ENCRYPTION_KEYS = env_str("ENCRYPTION_KEYS", "")
+
+# Binance-compatible API (trading/binance): request weight per IP per minute, as Binance
+# counts it, and orders per account. Past the weight limit: 429, and after
+# BINANCE_BAN_AFTER_429 more refused requests in that minute, 418 for BINANCE_BAN_SECONDS.
+BINANCE_SPOT_WEIGHT_PER_MINUTE = env_int("BINANCE_SPOT_WEIGHT_PER_MINUTE", 6000)
+BINANCE_FUTURES_WEIGHT_PER_MINUTE = env_int("BINANCE_FUTURES_WEIGHT_PER_MINUTE", 2400)
+BINANCE_SPOT_ORDERS_PER_10S = env_int("BINANCE_SPOT_ORDERS_PER_10S", 100)
+BINANCE_FUTURES_ORDERS_PER_MINUTE = env_int("BINANCE_FUTURES_ORDERS_PER_MINUTE", 1200)
+BINANCE_BAN_AFTER_429 = env_int("BINANCE_BAN_AFTER_429", 50)
+BINANCE_BAN_SECONDS = env_int("BINANCE_BAN_SECONDS", 120)
+
 THROTTLE_USER_RATE = env_str("THROTTLE_USER_RATE", "6000/min")
 THROTTLE_ANON_RATE = env_str("THROTTLE_ANON_RATE", "120/min")
 REST_FRAMEWORK = {

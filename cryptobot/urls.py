@@ -16,6 +16,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("admin/", admin.site.urls),
     path("", include("trading.api.urls")),
+    path("", include("trading.binance.urls")),
     path("", include("dashboard.urls")),
 ]
 

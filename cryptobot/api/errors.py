@@ -122,8 +122,13 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     return response
 
 
+_BINANCE_PREFIXES = ("/api/v3/", "/fapi/", "/sapi/", "/dapi/")
+
+
 def json_404(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
-    """Unknown routes answer JSON, never an HTML page."""
+    """Unknown routes answer JSON, never an HTML page (Binance's shape on its paths)."""
+    if request.path.startswith(_BINANCE_PREFIXES):
+        return JsonResponse({"code": -1, "msg": f"Unknown route {request.path}."}, status=404)
     return JsonResponse(
         error_body("not_found", f"No route matches {request.path}. See /api/docs/ for the routes."),
         status=404,

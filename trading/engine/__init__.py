@@ -110,7 +110,14 @@ Decisions
 """
 
 from .engine import KEEP, Engine, funding_due
-from .margin import account_summary, liquidation_price, position_liquidation_price, position_risk
+from .margin import (
+    AccountSummary,
+    PositionRisk,
+    account_summary,
+    liquidation_price,
+    position_liquidation_price,
+    position_risk,
+)
 from .rules import (
     brackets_for,
     default_rules,
@@ -161,6 +168,7 @@ from .types import (
 __all__ = [
     "KEEP",
     "AccountState",
+    "AccountSummary",
     "Bracket",
     "CloseReason",
     "Direction",
@@ -184,6 +192,7 @@ __all__ = [
     "OrderStatus",
     "OrderType",
     "Position",
+    "PositionRisk",
     "Protection",
     "Result",
     "Rule",

@@ -62,7 +62,7 @@ class OrderRefused(ApiError):
 
 
 @contextmanager
-def _locked(
+def account_locked(
     user: AbstractBaseUser, events: list, prices: dict[str, Decimal] | None = None
 ) -> Iterator[Loaded]:
     """Lock the account, load its state; notifications in ``events`` go out after commit."""
@@ -75,7 +75,7 @@ def _locked(
         yield loaded
         user_id = loaded.account.user_id
         pending = list(events)
-        transaction.on_commit(lambda: _notify(user_id, pending))
+        transaction.on_commit(lambda: notify_after(user_id, pending))
 
 
 def _lock_and_load(user_id: int, prices: dict[str, Decimal]) -> Loaded | None:
@@ -90,7 +90,7 @@ def _lock_and_load(user_id: int, prices: dict[str, Decimal]) -> Loaded | None:
     return loaded
 
 
-def _notify(user_id: int, events: list) -> None:
+def notify_after(user_id: int, events: list) -> None:
     for event in events:
         kind, data = _describe(event)
         if kind:
@@ -211,7 +211,7 @@ def _resolve(
     )
 
 
-def _risk_limits(loaded: Loaded) -> risk.RiskLimits:
+def risk_limits(loaded: Loaded) -> risk.RiskLimits:
     if loaded.risk is not None:  # read with the account lock (PostgreSQL)
         values = {name: loaded.risk[name] for name in risk.FIELDS}
         values["allowed_symbols"] = tuple(values["allowed_symbols"] or ())
@@ -220,7 +220,7 @@ def _risk_limits(loaded: Loaded) -> risk.RiskLimits:
     return risk_limits_of(row)
 
 
-def _account_view(loaded: Loaded, now_ms: int) -> risk.AccountView:
+def account_view(loaded: Loaded, now_ms: int) -> risk.AccountView:
     account, state = loaded.account, loaded.state
     equity = equity_of(state)
     recent = loaded.recent_net
@@ -273,7 +273,7 @@ def _checks(
         leverage=resolved.leverage,
         stop_loss=resolved.stop_loss,
     )
-    checks = risk.evaluate(_risk_limits(loaded), proposal, _account_view(loaded, snap.time_ms))
+    checks = risk.evaluate(risk_limits(loaded), proposal, account_view(loaded, snap.time_ms))
     if not dry_run:
         return resolved, checks
     dry = _open(copy.deepcopy(loaded.state), request, resolved, snap)
@@ -338,7 +338,7 @@ def trade_open(*, user: AbstractBaseUser, request: TradeRequest) -> dict[str, An
     events: list = []
     rejected: list = []
     try:
-        with _locked(user, events, prices) as loaded:
+        with account_locked(user, events, prices) as loaded:
             state = loaded.state
             opposite = [
                 t
@@ -369,11 +369,11 @@ def trade_open(*, user: AbstractBaseUser, request: TradeRequest) -> dict[str, An
                     order.reject_message or "The order was rejected.",
                     details={"rule": order.reject_reason},
                 )
-            _save(loaded, result)
+            result_write(loaded, result)
             events.extend(result.events)
     finally:
         if rejected:
-            _notify(user.pk, rejected)
+            notify_after(user.pk, rejected)
     if result.trades:
         return _rendered(loaded, result.trades[max(result.trades)])
     return {"status": "pending", "order": order_dict(order_row(loaded.account, order))}
@@ -388,7 +388,7 @@ def _rendered(loaded: Loaded, trade: core.Trade) -> dict[str, Any]:
     return trade_dict(trade_row(loaded.account, trade), loaded.state.prices, liquidation)
 
 
-def _save(loaded: Loaded, result: core.Result) -> None:
+def result_write(loaded: Loaded, result: core.Result) -> None:
     """Write ``result`` back; the equity peak the drawdown rule measures from rides along."""
     loaded.account.peak_equity = max(loaded.account.peak_equity, equity_of(loaded.state))
     result_save(loaded, result)
@@ -411,7 +411,7 @@ def trade_close(
         )
     snap = snapshot(row.symbol)
     events: list = []
-    with _locked(user, events) as loaded:
+    with account_locked(user, events) as loaded:
         try:
             result = paper_engine().close_trade(
                 loaded.state,
@@ -427,7 +427,7 @@ def trade_close(
             raise OrderRefused(
                 result.order.reject_message, details={"rule": result.order.reject_reason}
             )
-        _save(loaded, result)
+        result_write(loaded, result)
         events.extend(result.events)
     return trade_get(user=user, number=number)
 
@@ -444,7 +444,7 @@ def trade_update(
         )
     price = Decimal(price_get(row.symbol)["price"])
     events: list = []
-    with _locked(user, events) as loaded:
+    with account_locked(user, events) as loaded:
         kwargs = {
             k: changes.get(k, core.KEEP) for k in ("stop_loss", "take_profit", "trailing_stop_pct")
         }
@@ -455,7 +455,7 @@ def trade_update(
         except core.EngineRefusal as exc:
             field_ = next((k for k in changes), "stop_loss")
             raise ApiError(exc.message, code="invalid", details={field_: [exc.message]}) from exc
-        _save(loaded, result)
+        result_write(loaded, result)
     return trade_get(user=user, number=number)
 
 
@@ -474,10 +474,10 @@ def balance_reset(
 ) -> dict[str, Any]:
     """Close every position and order, and start over at ``initial_balance``."""
     events: list = []
-    with _locked(user, events) as loaded:
+    with account_locked(user, events) as loaded:
         amount = initial_balance if initial_balance is not None else loaded.account.initial_balance
         result = paper_engine().reset(loaded.state, amount, now_ms())
-        _save(loaded, result)
+        result_write(loaded, result)
         Order.objects.filter(account=loaded.account, status__in=Order.OPEN_STATUSES).update(
             status=Order.Status.CANCELED
         )
@@ -536,9 +536,9 @@ def ticks_process(*, symbols: list[str]) -> int:
                         funded = paper_engine().apply_funding(
                             loaded.state, symbol, rate, snap.price, instant
                         )
-                        _save(loaded, funded)
+                        result_write(loaded, funded)
                 if result.changed:
-                    _save(loaded, result)
+                    result_write(loaded, result)
                     events.extend(result.events)
-            transaction.on_commit(lambda uid=user_id, ev=list(events): _notify(uid, ev))
+            transaction.on_commit(lambda uid=user_id, ev=list(events): notify_after(uid, ev))
     return len(account_ids)

@@ -235,7 +235,7 @@ def result_save(loaded: Loaded, result: core.Result) -> None:
         trades = [trade_row(account, t) for t in result.trades.values()]
         writes.upsert(Trade, trades, ["account", "number"], _TRADE_UPDATE_FIELDS)
     if result.fills:
-        writes.insert(Fill, [_fill_row(account, f) for f in result.fills])
+        writes.insert(Fill, [fill_row(account, f) for f in result.fills])
     gone = [s for s in result.positions if s not in state.positions]
     if gone:
         writes.add(
@@ -518,7 +518,7 @@ def trade_row(account: Account, t: core.Trade) -> Trade:
     )
 
 
-def _fill_row(account: Account, f: core.Fill) -> Fill:
+def fill_row(account: Account, f: core.Fill) -> Fill:
     return Fill(
         account=account,
         number=f.id,

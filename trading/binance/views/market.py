@@ -1,0 +1,5 @@
+"""Binance-compatible market routes (being built)."""
+
+from __future__ import annotations
+
+urlpatterns: list = []
