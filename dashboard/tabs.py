@@ -45,3 +45,4 @@ def tab_list() -> list[Tab]:
 
 register(Tab("dashboard", "Dashboard", "dashboard/tabs/dashboard.html", 10, "js/dashboard.js"))
 register(Tab("trade", "Open Trade", "dashboard/tabs/trade.html", 30, "js/trade.js"))
+register(Tab("futures", "Futures", "dashboard/tabs/futures.html", 70, "js/futures.js"))

@@ -19,5 +19,7 @@ urlpatterns = [
     path("logout", auth_views.LogoutView.as_view(), name="logout"),
     path("profile", views.profile_page, name="profile"),
     path("profile/token/rotate", views.profile_token_rotate, name="profile-token-rotate"),
+    # Not /api_keys: that path is the JSON API's (trading/api/urls.py).
+    path("profile/api-keys", views.api_keys_page, name="api-keys"),
     path("", views.shell_page, name="shell"),
 ]

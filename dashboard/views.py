@@ -34,3 +34,12 @@ def profile_token_rotate(request: HttpRequest) -> HttpResponse:
     api_token_rotate(user=request.user)
     messages.success(request, "A new API token was issued; the old one no longer works.")
     return redirect("dashboard:profile")
+
+
+@require_safe
+@login_required
+def api_keys_page(request: HttpRequest) -> HttpResponse:
+    """The user's Binance-style API keys: create (the secret shown once), list, revoke.
+    static/js/api_keys.js does the work against /api_keys."""
+    api_base = request.build_absolute_uri("/").rstrip("/")
+    return render(request, "dashboard/api_keys.html", {"api_base": api_base})

@@ -247,3 +247,7 @@ class RiskSettingsAdmin(admin.ModelAdmin):
 class SymbolSettingAdmin(_ReadOnlyMoney):
     list_display = ("account", "symbol", "leverage", "margin_type")
     list_filter = ("margin_type", "symbol")
+
+
+# API keys have their own admin module (the secret must never reach a page).
+import trading.admin_api_keys  # noqa: E402, F401

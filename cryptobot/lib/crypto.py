@@ -17,6 +17,8 @@ from functools import cache
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 
 
 class SecretUnreadable(Exception):
@@ -56,3 +58,10 @@ def secret_rotate(token: str) -> str:
         return _fernet().rotate(token.encode()).decode()
     except InvalidToken as exc:
         raise SecretUnreadable("No configured ENCRYPTION_KEYS entry decrypts this secret.") from exc
+
+
+@receiver(setting_changed)
+def _keys_changed(*, setting: str, **kwargs) -> None:
+    """Tests (override_settings) and rotation drills change the keys in-process."""
+    if setting in ("ENCRYPTION_KEYS", "SECRET_KEY"):
+        _fernet.cache_clear()

@@ -447,7 +447,7 @@ function describeOpened(trade) {
     const o = trade.order || trade;
     const side = String(o.side || o.direction || "").toUpperCase();
     const at = o.price ? ` at ${fmtPrice(o.price)}` : "";
-    return `Limit order placed: ${side} ${fmtQty(o.quantity)} ${o.symbol}${at}; the trade opens when it fills.`;
+    return `Limit order placed: ${side} ${fmtQty(o.quantity)} ${o.symbol}${at}; the trade opens when it fills (Futures tab → open orders to cancel it).`;
   }
   const side = String(trade.direction).toUpperCase();
   const lev = trade.market === "futures" ? ` ${trade.leverage}×` : "";
@@ -559,7 +559,6 @@ const openTrades = {
   controller: null,
   lastFetchAt: 0,
   failed: false,
-  noPendingFilter: false,
 };
 
 function tabVisible() {
@@ -572,22 +571,14 @@ async function loadTrades() {
   const controller = new AbortController();
   openTrades.controller = controller;
   openTrades.lastFetchAt = Date.now();
-  const get = (status) =>
-    apiGet(`/trades?status=${status}&page_size=500`, { signal: controller.signal, retries: 1 });
   let open;
-  let pending;
   try {
-    // A server that does not filter on "pending" (400) has none to show: ask it once only.
-    [open, pending] = await Promise.all([
-      get("open"),
-      openTrades.noPendingFilter
-        ? { results: [] }
-        : get("pending").catch((error) => {
-            if (error.status !== 400) throw error;
-            openTrades.noPendingFilter = true;
-            return { results: [] };
-          }),
-    ]);
+    // Resting orders (a limit entry that has not filled yet) are listed, with cancel, in
+    // the Futures tab's open orders; this list is the open trades.
+    open = await apiGet("/trades?status=open&page_size=500", {
+      signal: controller.signal,
+      retries: 1,
+    });
   } catch (error) {
     if (controller.signal.aborted || isAbort(error)) return;
     openTrades.controller = null;
@@ -600,7 +591,7 @@ async function loadTrades() {
   if (controller.signal.aborted) return;
   openTrades.controller = null;
   openTrades.failed = false;
-  renderTrades([...(pending.results || []), ...(open.results || [])]);
+  renderTrades(open.results || []);
 }
 
 function renderTrades(trades) {

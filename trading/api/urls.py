@@ -1,7 +1,9 @@
-"""Market-data routes (see docs/API.md)."""
+"""Market-data, paper-trading, futures and API-key routes (see docs/API.md)."""
 
 from django.urls import path
 
+from trading.api import api_key_views as keys
+from trading.api import futures_views as futures
 from trading.api import paper_views as paper
 from trading.api.views import CandleListApi, IndicatorListApi, PriceDetailApi, PriceListApi
 
@@ -20,4 +22,18 @@ urlpatterns = [
     path("trades/<int:number>/update", paper.TradeUpdateApi.as_view(), name="trade-update"),
     path("risk_settings", paper.RiskSettingsApi.as_view(), name="risk-settings"),
     path("safety/check", paper.SafetyCheckApi.as_view(), name="safety-check"),
+    path("futures/account", futures.FuturesAccountApi.as_view(), name="futures-account"),
+    path("futures/positions", futures.FuturesPositionListApi.as_view(), name="futures-positions"),
+    path("futures/orders", futures.FuturesOrderListApi.as_view(), name="futures-orders"),
+    path("futures/order", futures.FuturesOrderPlaceApi.as_view(), name="futures-order"),
+    path(
+        "futures/order/<int:number>",
+        futures.FuturesOrderCancelApi.as_view(),
+        name="futures-order-cancel",
+    ),
+    path("futures/leverage", futures.FuturesLeverageApi.as_view(), name="futures-leverage"),
+    path("futures/margin_type", futures.FuturesMarginTypeApi.as_view(), name="futures-margin"),
+    path("futures/signals", futures.FuturesSignalListApi.as_view(), name="futures-signals"),
+    path("api_keys", keys.ApiKeyListApi.as_view(), name="api-keys"),
+    path("api_keys/<int:key_id>", keys.ApiKeyRevokeApi.as_view(), name="api-key-revoke"),
 ]

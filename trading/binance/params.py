@@ -15,6 +15,8 @@ from trading.binance import errors
 _DECIMAL = re.compile(r"^-?\d{1,20}(\.\d{1,20})?$")
 _CLIENT_ID = re.compile(r"^[\.A-Z\:/a-z0-9_-]{1,36}$")
 _INT = re.compile(r"^-?\d{1,20}$")
+# Year 3000 UTC: later times cannot be real, and month arithmetic on them stays valid.
+MAX_TIME_MS = 32_503_680_000_000
 
 
 class Params:
@@ -63,6 +65,21 @@ class Params:
         if not _INT.match(raw):
             raise errors.illegal(name, "^[0-9]{1,20}$")
         return int(raw)
+
+    def limit(self, *, default: int, most: int) -> int:
+        """``limit``: ``default`` when absent, else 1 to ``most`` (-1100 outside)."""
+        value = self.int("limit", default=default)
+        assert value is not None
+        if not 1 <= value <= most:
+            raise errors.illegal("limit", f"1 - {most}")
+        return value
+
+    def ms(self, name: str) -> int | None:
+        """An epoch-ms time (or id): -1100 unless 0 to year 3000, so no later query fails."""
+        value = self.int(name)
+        if value is not None and not 0 <= value <= MAX_TIME_MS:
+            raise errors.illegal(name, f"0 - {MAX_TIME_MS}")
+        return value
 
     def bool(self, name: str, *, default: bool = False) -> bool:
         raw = self.str(name)

@@ -68,9 +68,13 @@ def watched_symbols() -> list[str]:
 
 
 def watched_symbols_changed() -> None:
-    """Forget the cached symbol lists (admin saves call this)."""
+    """Forget the cached symbol lists and this process's market rules (admin saves and the
+    catalogue seed call this)."""
+    from trading.services.paper_account import paper_engine  # it imports prices → markets
+
     _local.clear()
     cache.delete_many([_WATCHED_CACHE_KEY, _ALL_CACHE_KEY])
+    paper_engine.cache_clear()
 
 
 def symbol_resolve(raw: str, *, watched_only: bool = False) -> str:

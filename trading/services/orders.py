@@ -29,10 +29,13 @@ from trading.services.paper_account import market_now, now_ms, paper_engine
 from trading.services.paper_state import Loaded, fill_row, order_row
 
 ZERO = Decimal("0")
+_CONDITIONAL = (core.OrderType.STOP_MARKET, core.OrderType.TAKE_PROFIT_MARKET)
 
 
 class EngineRefused(OrderRefused):
-    """A request outside order placement that the engine refused (cancel, leverage...)."""
+    """A setting change the engine refused (leverage, margin type); details name the rule."""
+
+    code = "setting_refused"
 
 
 def _adds_exposure(state: core.AccountState, request: core.OrderRequest) -> bool:
@@ -157,15 +160,20 @@ def _open_order(
     return None
 
 
-def orders_cancel_all(*, user: AbstractBaseUser, market: str, symbol: str) -> list[Order]:
-    """Cancel every open order of ``symbol`` on ``market``."""
+def orders_cancel_all(
+    *, user: AbstractBaseUser, market: str, symbol: str, conditional: bool | None = None
+) -> list[Order]:
+    """Cancel every open order of ``symbol`` on ``market``, under one lock; ``conditional``
+    limits it to stop / take-profit orders (True) or to the others (False)."""
     events: list = []
     canceled = []
     with account_locked(user, events) as loaded:
         for order in [
             o
             for o in loaded.state.orders.values()
-            if str(o.market) == market and o.symbol == symbol
+            if str(o.market) == market
+            and o.symbol == symbol
+            and (conditional is None or (o.type in _CONDITIONAL) == conditional)
         ]:
             result = paper_engine().cancel_order(loaded.state, order.id, time_ms=now_ms())
             result_write(loaded, result)

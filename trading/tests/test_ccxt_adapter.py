@@ -3,7 +3,8 @@
 The peer serves the replay exchange's data in Binance's JSON shapes (binance-compat.md §3.2),
 so the real ccxt ``binance`` class parses real responses; only the outside world is replaced.
 The peer can be told to fail (HTTP 500, HTTP 429, or a dropped connection) to show retries,
-the error mapping and the circuit breaker. No database is used.
+the error mapping and the circuit breaker. No database is used, except by the last test:
+it points the adapter at our own Binance-compatible API on the live server stack.
 """
 
 from __future__ import annotations
@@ -393,3 +394,45 @@ def test_factory_builds_a_ccxt_exchange_by_id(peer):
     assert isinstance(adapter, CcxtExchange) and adapter.name == "binance"
     assert adapter.client.urls["api"]["public"] == f"{peer.base_url}/api/v3"
     assert adapter.finest_timeframe("BTCUSDT") == "1m"
+
+
+# --- against our own Binance-compatible API -------------------------------------------------
+
+
+@pytest.mark.live
+def test_adapter_reads_our_own_binance_compatible_api_end_to_end(
+    transactional_db, live_server_stack, frozen_replay, api_client
+):
+    """EXCHANGE=ccxt with EXCHANGE_API_URL at this server: what it reads is what our API
+    serves (GET /price, GET /candles, the order book the poll stored)."""
+    from trading.models import Symbol
+    from trading.services.candles import candles_backfill
+    from trading.services.prices import market_read, prices_poll
+
+    candles_backfill(symbol=Symbol.objects.get(symbol="ETHUSDT"), timeframes=["1h"], count=40)
+    prices_poll()
+    adapter = build_exchange(
+        "binance",
+        config={"urls_base": live_server_stack.url, "enableRateLimit": False, "timeout": 10_000},
+        retries=0,
+    )
+
+    tickers = adapter.fetch_tickers(SYMBOLS)
+    hours = api_client.get("/candles", {"symbol": "ETHUSDT", "timeframe": "1h", "limit": 30})
+    since = hours.json()["candles"][5]["open_time"]
+    bars = adapter.fetch_ohlcv("ETHUSDT", "1h", since_ms=since, limit=20)
+    book = adapter.fetch_order_book("BTCUSDT", depth=10)
+
+    assert set(tickers) == set(SYMBOLS)
+    for symbol, ticker in tickers.items():
+        price = api_client.get(f"/price/{symbol}").json()
+        assert ticker.price == Decimal(price["price"]) and ticker.timestamp_ms == price["timestamp"]
+        assert (ticker.bid, ticker.ask) == (Decimal(price["bid"]), Decimal(price["ask"]))
+    assert [(b.open_time_ms, b.open, b.high, b.low, b.close, b.volume) for b in bars] == [
+        tuple(c[k] for k in ("open_time", "open", "high", "low", "close", "volume"))
+        for c in hours.json()["candles"][5:25]
+    ]
+    _, stored, _ = market_read("BTCUSDT")
+    assert book.bids == stored.bids[:10] and book.asks == stored.asks[:10]
+    with pytest.raises(SymbolNotSupported):
+        adapter.fetch_tickers(["DOGEUSDT"])  # not in our exchangeInfo

@@ -12,6 +12,8 @@ import time
 from typing import Any
 
 from django.http import Http404
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.utils import OpenApiResponse
 from redis.exceptions import RedisError
 from rest_framework import exceptions
 from rest_framework.renderers import JSONRenderer
@@ -19,10 +21,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from cryptobot.api.errors import ApiError
-from trading.binance import errors, limits, signing
+from cryptobot.api.errors import ApiError, Unavailable
+from trading.binance import errors, limits, order_params, signing
 from trading.binance.params import Params
+from trading.errors import UnknownSymbol
 from trading.services.api_keys import api_key_resolve, api_key_touch
+from trading.services.markets import watched_symbols
+from trading.services.paper_account import paper_engine
 
 logger = logging.getLogger(__name__)
 
@@ -31,7 +36,50 @@ def server_ms() -> int:
     return int(time.time() * 1000)
 
 
+def symbol_param(
+    params: Params, *, required: bool = True, trading: bool = False, known=None
+) -> str | None:
+    """The ``symbol`` parameter, exactly as Binance spells it (BTCUSDT); -1121 unless it is
+    in ``known`` (default: a catalogue symbol, or a watched one, with live prices, to trade)."""
+    raw = params.str("symbol", required=required)
+    if raw is None:
+        return None
+    if known is None:
+        known = watched_symbols() if trading else paper_engine().rules
+    if raw not in known:
+        raise errors.bad_symbol()
+    return raw
+
+
+def order_ref(params: Params) -> tuple[int | None, str | None]:
+    """(orderId, origClientOrderId) naming one order; Binance needs one of them."""
+    number = params.int("orderId")
+    client_id = params.str("origClientOrderId")
+    if number is None and client_id is None:
+        raise order_params.either_missing("orderId", "origClientOrderId")
+    return number, client_id
+
+
+class BinanceSchema(AutoSchema):
+    """The OpenAPI entry of a Binance-compatible route: Binance's own shapes, documented in
+    docs/API.md (parameters arrive form-encoded or in the query, signed)."""
+
+    def get_tags(self) -> list[str]:
+        return [f"binance-{self.view.venue}"]
+
+    def get_request_serializer(self) -> None:
+        return None
+
+    def get_response_serializers(self) -> OpenApiResponse:
+        signed = " SIGNED (X-MBX-APIKEY + HMAC-SHA256 signature)." if self.view.signed else ""
+        return OpenApiResponse(
+            description='Binance\'s JSON; errors {"code": -NNNN, "msg": "..."}. '
+            "See docs/API.md, Binance-compatible API." + signed
+        )
+
+
 class BinanceView(APIView):
+    schema = BinanceSchema()
     venue: str = "spot"
     weight: int = 1
     signed: bool = False
@@ -102,6 +150,10 @@ class BinanceView(APIView):
     def _binance_error(self, exc: Exception) -> errors.BinanceError:
         if isinstance(exc, errors.BinanceError):
             return exc
+        if isinstance(exc, UnknownSymbol):
+            return errors.bad_symbol()
+        if isinstance(exc, Unavailable):  # no price yet, exchange down: retry later
+            return errors.overloaded()
         if isinstance(exc, ApiError):
             rule = exc.details.get("rule") or exc.code
             return errors.from_rule(self.venue, str(rule), exc.message)
