@@ -19,3 +19,10 @@ class InputSerializer(serializers.Serializer):
 
     def get_fields(self) -> dict[str, serializers.Field]:
         return {name: copy.copy(field) for name, field in self._declared_fields.items()}
+
+
+def validated(serializer_class: type[serializers.Serializer], data) -> serializers.Serializer:
+    """A bound serializer whose data passed validation (a 400 with the fields otherwise)."""
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return serializer

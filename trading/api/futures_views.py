@@ -5,12 +5,12 @@ Thin: validate input, call one service or selector, render."""
 from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from cryptobot.api.errors import Conflict, NotFound
+from cryptobot.api.serializers import validated
 from trading import engine as core
 from trading.api import futures_serializers as s
 from trading.selectors.orders import futures_account_get, order_get, order_list
@@ -20,12 +20,6 @@ from trading.services.orders import leverage_set, margin_type_set, order_cancel,
 
 FUTURES = str(core.Market.FUTURES)
 _error = OpenApiResponse(description="The error JSON (docs/API.md, Errors).")
-
-
-def _valid(serializer_class: type, data) -> serializers.Serializer:
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return serializer
 
 
 class FuturesAccountApi(APIView):
@@ -56,7 +50,7 @@ class FuturesOrderListApi(APIView):
         responses={200: s.FuturesOrderListSerializer, 400: _error},
     )
     def get(self, request: Request) -> Response:
-        query = _valid(s.FuturesOrderQuerySerializer, request.query_params).validated_data
+        query = validated(s.FuturesOrderQuerySerializer, request.query_params).validated_data
         orders = order_list(
             user=request.user,
             market=FUTURES,
@@ -77,7 +71,9 @@ class FuturesOrderPlaceApi(APIView):
     def post(self, request: Request) -> Response:
         # Signed in on the dashboard (no token): a manual order; with a token: a script's.
         source = core.Source.MANUAL if request.auth is None else core.Source.API
-        order_request = _valid(s.FuturesOrderInSerializer, request.data).to_request(source=source)
+        order_request = validated(s.FuturesOrderInSerializer, request.data).to_request(
+            source=source
+        )
         order, fills = order_place(user=request.user, request=order_request)
         body = s.FuturesOrderPlacedSerializer({"order": order, "fills": fills}).data
         return Response(body, status=201)
@@ -112,7 +108,7 @@ class FuturesLeverageApi(APIView):
         responses={200: s.LeverageOutSerializer, 400: _error, 422: _error},
     )
     def post(self, request: Request) -> Response:
-        data = _valid(s.LeverageInSerializer, request.data).validated_data
+        data = validated(s.LeverageInSerializer, request.data).validated_data
         result = leverage_set(user=request.user, **data)
         return Response(s.LeverageOutSerializer(result).data)
 
@@ -125,7 +121,7 @@ class FuturesMarginTypeApi(APIView):
         responses={200: s.MarginTypeOutSerializer, 400: _error, 422: _error},
     )
     def post(self, request: Request) -> Response:
-        data = _valid(s.MarginTypeInSerializer, request.data).validated_data
+        data = validated(s.MarginTypeInSerializer, request.data).validated_data
         result = margin_type_set(user=request.user, **data)
         return Response(s.MarginTypeOutSerializer(result).data)
 

@@ -4,12 +4,12 @@ Thin: validate input, call one service or selector, render."""
 from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import serializers
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from cryptobot.api.serializers import validated
 from trading.api import paper_serializers as s
 from trading.selectors.paper import (
     balance_get,
@@ -22,12 +22,6 @@ from trading.services import paper
 from trading.services.risk_settings import risk_settings_update
 
 _any = OpenApiResponse(description="See docs/API.md, section Paper trading.")
-
-
-def _valid(serializer_class: type, data) -> serializers.Serializer:
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return serializer
 
 
 class BalanceApi(APIView):
@@ -43,7 +37,7 @@ class BalanceResetApi(APIView):
 
     @extend_schema(request=s.ResetSerializer, responses=_any)
     def post(self, request: Request) -> Response:
-        data = _valid(s.ResetSerializer, request.data).validated_data
+        data = validated(s.ResetSerializer, request.data).validated_data
         return Response(
             paper.balance_reset(user=request.user, initial_balance=data.get("initial_balance"))
         )
@@ -54,7 +48,7 @@ class TradeOpenApi(APIView):
 
     @extend_schema(request=s.TradeInSerializer, responses={201: _any, 202: _any})
     def post(self, request: Request) -> Response:
-        trade_request = _valid(s.TradeInSerializer, request.data).to_request()
+        trade_request = validated(s.TradeInSerializer, request.data).to_request()
         body = paper.trade_open(user=request.user, request=trade_request)
         return Response(body, status=202 if body.get("status") == "pending" else 201)
 
@@ -64,7 +58,7 @@ class SafetyCheckApi(APIView):
 
     @extend_schema(request=s.TradeInSerializer, responses=_any)
     def post(self, request: Request) -> Response:
-        trade_request = _valid(s.TradeInSerializer, request.data).to_request()
+        trade_request = validated(s.TradeInSerializer, request.data).to_request()
         return Response(paper.order_safety_check(user=request.user, request=trade_request))
 
 
@@ -81,7 +75,7 @@ class TradeListApi(APIView):
         operation_id="trades_list", parameters=[s.TradeListQuerySerializer], responses=_any
     )
     def get(self, request: Request) -> Response:
-        query = _valid(s.TradeListQuerySerializer, request.query_params).validated_data
+        query = validated(s.TradeListQuerySerializer, request.query_params).validated_data
         rows, render = trade_list(user=request.user, filters=query)
         paginator = TradePagination()
         page = paginator.paginate_queryset(rows, request, view=self)
@@ -101,7 +95,7 @@ class TradeCloseApi(APIView):
 
     @extend_schema(request=s.TradeCloseSerializer, responses=_any)
     def post(self, request: Request, number: int) -> Response:
-        data = _valid(s.TradeCloseSerializer, request.data).validated_data
+        data = validated(s.TradeCloseSerializer, request.data).validated_data
         return Response(paper.trade_close(user=request.user, number=number, **data))
 
 
@@ -110,7 +104,7 @@ class TradeUpdateApi(APIView):
 
     @extend_schema(request=s.TradeUpdateSerializer, responses=_any)
     def post(self, request: Request, number: int) -> Response:
-        data = _valid(s.TradeUpdateSerializer, request.data).validated_data
+        data = validated(s.TradeUpdateSerializer, request.data).validated_data
         return Response(paper.trade_update(user=request.user, number=number, changes=data))
 
 
@@ -131,5 +125,5 @@ class RiskSettingsApi(APIView):
 
     @extend_schema(request=s.RiskSettingsSerializer, responses=s.RiskSettingsSerializer)
     def post(self, request: Request) -> Response:
-        data = _valid(s.RiskSettingsSerializer, request.data).validated_data
+        data = validated(s.RiskSettingsSerializer, request.data).validated_data
         return Response(risk_settings_update(user=request.user, changes=data))

@@ -8,12 +8,18 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import time
 from urllib.parse import unquote_plus
 
 from trading.binance import errors
 
 MAX_RECV_WINDOW = 60_000
 DEFAULT_RECV_WINDOW = 5_000
+
+
+def server_ms() -> int:
+    """The server's clock in epoch ms: what ``timestamp`` is checked against."""
+    return int(time.time() * 1000)
 
 
 def split_signature(query: str, body: str) -> tuple[str, str | None]:

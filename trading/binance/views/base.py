@@ -8,7 +8,6 @@ reads its parameters from ``self.params``; ``self.user`` is the key's owner.
 from __future__ import annotations
 
 import logging
-import time
 from typing import Any
 
 from django.http import Http404
@@ -24,16 +23,13 @@ from rest_framework.views import APIView
 from cryptobot.api.errors import ApiError, Unavailable
 from trading.binance import errors, limits, order_params, signing
 from trading.binance.params import Params
+from trading.binance.signing import server_ms
 from trading.errors import UnknownSymbol
 from trading.services.api_keys import api_key_resolve, api_key_touch
 from trading.services.markets import watched_symbols
 from trading.services.paper_account import paper_engine
 
 logger = logging.getLogger(__name__)
-
-
-def server_ms() -> int:
-    return int(time.time() * 1000)
 
 
 def symbol_param(

@@ -12,8 +12,6 @@ A symbol is one the price feed watches, spelled as Binance does (BTCUSDT); anyth
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from decimal import Decimal
 
 from django.conf import settings
@@ -21,17 +19,13 @@ from django.urls import path
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from trading import engine as core
 from trading.binance import errors
+from trading.binance import market_reads as reads
 from trading.binance import market_shapes as shapes
-from trading.binance.params import MAX_TIME_MS, Params
-from trading.binance.views.base import BinanceView, server_ms, symbol_param
-from trading.exchange.base import TIMEFRAMES, Bar, OrderBook
-from trading.models import Candle, Symbol
-from trading.selectors import candle_list, symbol_list
+from trading.binance.params import Params
+from trading.binance.signing import server_ms
+from trading.binance.views.base import BinanceView, symbol_param
 from trading.services.markets import watched_symbols
-from trading.services.paper_account import paper_engine
-from trading.services.prices import market_read, price_list
 
 _SYMBOLS_RANGE = '^\\[("[A-Z0-9-_.]{1,20}"(,"[A-Z0-9-_.]{1,20}"){0,}){0,1}\\]$'
 
@@ -82,17 +76,7 @@ def _symbol_count(params: Params) -> int | None:
     return len(names) if isinstance(names, list) else None
 
 
-@dataclass(frozen=True, slots=True)
-class _TradeQuery:
-    """aggTrades' selection: from an id, from a start (to an end), or the newest."""
-
-    from_id: int | None
-    start_ms: int | None
-    end_ms: int | None
-    limit: int
-
-
-def _trade_query(params: Params) -> _TradeQuery:
+def _trade_query(params: Params) -> reads.TradeQuery:
     """Binance's rules: fromId goes alone; startTime to endTime spans at most an hour."""
     from_id = params.int("fromId")
     if from_id is not None and from_id < 0:
@@ -104,171 +88,7 @@ def _trade_query(params: Params) -> _TradeQuery:
         raise errors.BinanceError(
             -1127, "Lookup interval is too big. More than 1 hours between startTime and endTime."
         )
-    return _TradeQuery(from_id, start, end, params.limit(default=500, most=1000))
-
-
-# --------------------------------------------------------------------------- reads
-
-
-def _listed(*, futures: bool) -> list[tuple[core.MarketRules, str]]:
-    """The catalogue markets of a venue with the engine's rules and Binance's status."""
-    rows = list(symbol_list(watched_only=False).filter(**{"futures" if futures else "spot": True}))
-    rules = paper_engine().rules
-    if any(row.symbol not in rules for row in rows):
-        # The engine was built before these symbols existed: rebuild it once, so what
-        # exchangeInfo lists and what orders accept stay the same rules.
-        paper_engine.cache_clear()
-        rules = paper_engine().rules
-    return [
-        (rules[row.symbol], shapes.symbol_status(row.status, row.watched))
-        for row in rows
-        if row.symbol in rules
-    ]
-
-
-def _quotes(
-    names: list[str] | None, *, books: bool = False, required: bool = True
-) -> list[shapes.Quote]:
-    """Cached quotes of ``names`` (all watched when None), in that order. A symbol the poll
-    has not priced yet is -1008 when it was asked for by name, and left out of a listing."""
-    if names is None:
-        names, required = watched_symbols(), False
-    payloads = {p["symbol"]: p for p in price_list(names)}
-    if required and any(name not in payloads for name in names):
-        raise errors.overloaded()
-    if books:
-        return [shapes.quote(*market_read(name)[:2]) for name in names if name in payloads]
-    return [shapes.quote(payloads[name]) for name in names if name in payloads]
-
-
-def _book(name: str) -> OrderBook | None:
-    """The order book the poll stored with ``name``'s price (PriceUnavailable, which
-    BinanceView renders as -1008, before the first poll)."""
-    return market_read(name)[1]
-
-
-def _rows(names: list[str]) -> dict[str, Symbol]:
-    return {s.symbol: s for s in symbol_list(watched_only=False).filter(symbol__in=names)}
-
-
-def _row(name: str) -> Symbol:
-    row = _rows([name]).get(name)
-    if row is None:  # removed from the catalogue since the watched list was cached
-        raise errors.bad_symbol()
-    return row
-
-
-def _dt(time_ms: int | None) -> datetime | None:
-    return None if time_ms is None else datetime.fromtimestamp(time_ms / 1000, UTC)
-
-
-def _bars(
-    symbol: Symbol,
-    timeframe: str,
-    *,
-    start_ms: int | None = None,
-    end_ms: int | None = None,
-    limit: int,
-) -> list[Bar]:
-    """Stored candles ascending: from ``start_ms`` on, else the newest up to ``end_ms``."""
-    candles = candle_list(
-        symbol=symbol, timeframe=timeframe, start=_dt(start_ms), end=_dt(end_ms), limit=limit
-    )
-    return [
-        Bar(int(c.open_time.timestamp() * 1000), c.open, c.high, c.low, c.close, c.volume)
-        for c in candles
-    ]
-
-
-def _klines(
-    symbol: Symbol, interval: str, start_ms: int | None, end_ms: int | None, limit: int
-) -> list[Bar]:
-    """``interval`` candles: stored ones as they are, others aggregated from the stored
-    timeframe below them (whole buckets: the reads start and end on bucket bounds)."""
-    source = shapes.KLINE_SOURCES[interval]
-    if source == interval:
-        return _bars(symbol, source, start_ms=start_ms, end_ms=end_ms, limit=limit)
-    first = None if start_ms is None else shapes.interval_open(interval, start_ms)
-    last = None
-    if end_ms is not None:
-        last = shapes.interval_close(interval, shapes.interval_open(interval, end_ms))
-    finer = _bars(
-        symbol,
-        source,
-        start_ms=first,
-        end_ms=last,
-        limit=(limit + 2) * shapes.source_per_candle(interval),
-    )
-    bars = shapes.aggregate(finer, interval)
-    if start_ms is not None:
-        return [b for b in bars if b.open_time_ms >= start_ms][:limit]
-    return bars[-limit:]  # the oldest bucket may be partial: one more than needed was read
-
-
-def _day_hours(symbols: dict[str, Symbol], q: shapes.Quote) -> list[Bar]:
-    symbol = symbols.get(q.symbol)
-    if symbol is None:
-        return []
-    start = shapes.day_window_start(q.time_ms)
-    return _bars(symbol, "1h", start_ms=start, end_ms=q.time_ms, limit=24)
-
-
-def _agg_trades(symbol: Symbol, query: _TradeQuery, *, now_ms: int | None) -> list[shapes.AggTrade]:
-    """Synthetic trades of the finest stored candles that cover the query. Trades after
-    the price's exchange time (the forming candle's future) are left out."""
-    count = query.limit // 4 + 2
-    for timeframe, period in TIMEFRAMES.items():
-        if query.from_id is not None:
-            since = min(query.from_id // 4 * shapes.MINUTE_MS, MAX_TIME_MS)
-            bars = _bars(symbol, timeframe, start_ms=since - since % period, limit=count)
-        elif query.start_ms is not None:
-            first = query.start_ms - query.start_ms % period
-            bars = _bars(symbol, timeframe, start_ms=first, end_ms=query.end_ms, limit=count)
-        else:
-            bars = _bars(
-                symbol,
-                timeframe,
-                end_ms=now_ms if query.end_ms is None else query.end_ms,
-                limit=count,
-            )
-        if bars:
-            break
-    else:
-        return []
-    trades = [
-        t
-        for bar in bars
-        for t in shapes.candle_trades(bar, period, tick=symbol.tick_size, step=symbol.step_size)
-        if (query.from_id is None or t.id >= query.from_id)
-        and (query.start_ms is None or t.time_ms >= query.start_ms)
-        and (query.end_ms is None or t.time_ms <= query.end_ms)
-        and (now_ms is None or t.time_ms <= now_ms)
-    ]
-    if query.from_id is None and query.start_ms is None:
-        return trades[-query.limit :]  # the newest
-    return trades[: query.limit]
-
-
-def _funding_marks(
-    names: list[str], *, start_ms: int | None, end_ms: int | None, limit: int
-) -> list[tuple[str, int, float]]:
-    """(symbol, instant, price) at the funding instants up to the exchange's now: the open
-    of the hourly candle starting then (instants without a stored candle are left out)."""
-    times = [q.time_ms for q in _quotes(names, required=False)]
-    now = max(times) if times else server_ms()
-    instants = shapes.funding_instants(start_ms, min(now, now if end_ms is None else end_ms), limit)
-    if not instants:
-        return []
-    rows = Candle.objects.filter(
-        symbol__symbol__in=names,
-        timeframe="1h",
-        open_time__in=[_dt(t) for t in instants],
-    ).values_list("symbol__symbol", "open_time", "open")
-    marks = sorted(
-        ((name, int(opened.timestamp() * 1000), price) for name, opened, price in rows),
-        key=lambda m: (m[1], m[0]),
-    )
-    return marks[:limit] if start_ms is not None else marks[-limit:]
+    return reads.TradeQuery(from_id, start, end, params.limit(default=500, most=1000))
 
 
 # --------------------------------------------------------------------------- views
@@ -296,7 +116,7 @@ class ExchangeInfoApi(BinanceView):
 
     def get(self, request: Request) -> Response:
         futures = self.venue == "futures"
-        listed = _listed(futures=futures)
+        listed = reads.markets_listed(futures=futures)
         wanted = None
         if not futures:
             wanted = _symbols(self.params, spot=True, known=[r.symbol for r, _ in listed])
@@ -328,10 +148,10 @@ class Ticker24hApi(BinanceView):
         spot = self.venue == "spot"
         names = _symbols(self.params, spot=spot)
         mini = spot and self.params.choice("type", ("FULL", "MINI")) == "MINI"
-        quotes = _quotes(names, books=spot)
-        symbols = _rows([q.symbol for q in quotes])
+        quotes = reads.quotes(names, books=spot)
+        symbols = reads.symbol_rows([q.symbol for q in quotes])
         tickers = [
-            shapes.ticker_24h(q, _day_hours(symbols, q), spot=spot, mini=mini) for q in quotes
+            shapes.ticker_24h(q, reads.day_hours(symbols, q), spot=spot, mini=mini) for q in quotes
         ]
         return Response(tickers[0] if "symbol" in self.params else tickers)
 
@@ -345,7 +165,7 @@ class TickerPriceApi(BinanceView):
 
     def get(self, request: Request) -> Response:
         spot = self.venue == "spot"
-        quotes = _quotes(_symbols(self.params, spot=spot))
+        quotes = reads.quotes(_symbols(self.params, spot=spot))
         prices = [shapes.ticker_price(q, spot=spot) for q in quotes]
         return Response(prices[0] if "symbol" in self.params else prices)
 
@@ -359,7 +179,7 @@ class BookTickerApi(BinanceView):
 
     def get(self, request: Request) -> Response:
         spot = self.venue == "spot"
-        quotes = _quotes(_symbols(self.params, spot=spot), books=True)
+        quotes = reads.quotes(_symbols(self.params, spot=spot), books=True)
         books = [shapes.book_ticker(q, spot=spot) for q in quotes]
         return Response(books[0] if "symbol" in self.params else books)
 
@@ -380,7 +200,7 @@ class DepthApi(BinanceView):
         spot = self.venue == "spot"
         name = _symbol(self.params)
         limit = self.params.limit(default=100 if spot else 500, most=5000 if spot else 1000)
-        return Response(shapes.depth(_book(name), limit, spot=spot, now_ms=server_ms()))
+        return Response(shapes.depth(reads.book_of(name), limit, spot=spot, now_ms=server_ms()))
 
 
 class KlineListApi(BinanceView):
@@ -402,7 +222,7 @@ class KlineListApi(BinanceView):
             raise errors.bad_interval()
         limit = self.params.limit(default=500, most=1000 if self.venue == "spot" else 1500)
         start, end = self.params.ms("startTime"), self.params.ms("endTime")
-        bars = _klines(_row(name), interval, start, end, limit)
+        bars = reads.klines(reads.symbol_row(name), interval, start, end, limit)
         return Response([shapes.kline(bar, interval) for bar in bars])
 
 
@@ -414,9 +234,9 @@ class AggTradeListApi(BinanceView):
 
     def get(self, request: Request) -> Response:
         name = _symbol(self.params)
-        quotes = _quotes([name], required=False)
+        quotes = reads.quotes([name], required=False)
         now = quotes[0].time_ms if quotes else None
-        trades = _agg_trades(_row(name), _trade_query(self.params), now_ms=now)
+        trades = reads.agg_trades(reads.symbol_row(name), _trade_query(self.params), now_ms=now)
         spot = self.venue == "spot"
         return Response([shapes.agg_trade(t, spot=spot) for t in trades])
 
@@ -428,8 +248,8 @@ class AvgPriceApi(BinanceView):
 
     def get(self, request: Request) -> Response:
         name = _symbol(self.params)
-        q = _quotes([name])[0]
-        minutes = _bars(_row(name), "1m", end_ms=q.time_ms, limit=5)
+        q = reads.quotes([name])[0]
+        minutes = reads.stored_bars(reads.symbol_row(name), "1m", end_ms=q.time_ms, limit=5)
         return Response(shapes.avg_price(q, minutes, now_ms=q.time_ms))
 
 
@@ -444,7 +264,7 @@ class PremiumIndexApi(BinanceView):
     def get(self, request: Request) -> Response:
         rate = Decimal(settings.FUNDING_RATE)
         indexes = [
-            shapes.premium_index(q, rate) for q in _quotes(_symbols(self.params, spot=False))
+            shapes.premium_index(q, rate) for q in reads.quotes(_symbols(self.params, spot=False))
         ]
         return Response(indexes[0] if "symbol" in self.params else indexes)
 
@@ -459,7 +279,7 @@ class FundingRateListApi(BinanceView):
         limit = self.params.limit(default=100, most=1000)
         start, end = self.params.ms("startTime"), self.params.ms("endTime")
         rate = Decimal(settings.FUNDING_RATE)
-        marks = _funding_marks(names, start_ms=start, end_ms=end, limit=limit)
+        marks = reads.funding_marks(names, start_ms=start, end_ms=end, limit=limit)
         return Response([shapes.funding_rate(s, t, rate, price) for s, t, price in marks])
 
 
