@@ -531,7 +531,8 @@ def ticks_process(*, symbols: list[str]) -> int:
                 result = paper_engine().on_price(loaded.state, snap)
                 position = loaded.state.positions.get(symbol)
                 if position is not None:
-                    last = loaded.state.funding_ms.get(symbol) or position.opened_ms
+                    # From this position's opening on, never an earlier position's instants.
+                    last = max(loaded.state.funding_ms.get(symbol) or 0, position.opened_ms)
                     for instant in core.funding_due(last, snap.time_ms):
                         funded = paper_engine().apply_funding(
                             loaded.state, symbol, rate, snap.price, instant

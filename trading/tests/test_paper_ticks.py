@@ -84,3 +84,27 @@ def test_equity_peak_follows_a_winning_close_so_drawdown_measures_from_it(
     account = Account.objects.get(user=user)
     assert Decimal(balance["equity"]) > peak_before
     assert account.peak_equity == Decimal(balance["equity"])
+
+
+def test_funding_counts_only_instants_since_the_position_opened(api_client, user, frozen_replay):
+    """An earlier position's last funding instant (days ago) must not bill the new one for
+    every instant in between."""
+    from trading import engine as core
+
+    prices_poll()
+    api_client.post(
+        "/trade",
+        {"symbol": "BTCUSDT", "direction": "long", "quote_amount": "500"},
+        format="json",
+    )
+    account = Account.objects.get(user=user)
+    position = account.positions.get(symbol="BTCUSDT")
+    opened_ms = int(position.opened_at.timestamp() * 1000)
+    three_days = 3 * 86_400_000
+    Account.objects.filter(pk=account.pk).update(funding_ms={"BTCUSDT": opened_ms - three_days})
+    price = Decimal(json.loads(redis_client().hget(_prices_key(), "BTCUSDT"))["price"])
+    _set_price("BTCUSDT", price)  # the next tick, a minute later
+    tick_ms = json.loads(redis_client().hget(_prices_key(), "BTCUSDT"))["timestamp"]
+    ticks_process(symbols=["BTCUSDT"])
+    charged = LedgerEntry.objects.filter(account=account, kind="funding").count()
+    assert charged == len(list(core.funding_due(opened_ms, tick_ms)))  # 0 or 1, never ~9
