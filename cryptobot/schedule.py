@@ -30,6 +30,14 @@ def beat_entries() -> list[Entry]:
             queue="ticks",
             expires_seconds=max(2, int(poll * 2)),
         ),
+        # Acts on each closed candle once (the run row is the claim), so firing often only
+        # shortens the delay after a close; at replay speed a minute passes faster.
+        Entry(
+            "Auto-trading",
+            "trading.auto_trading.run",
+            max(1.0, min(10.0, 60 / settings.REPLAY_SPEED)),
+            expires_seconds=10,
+        ),
     ]
 
 

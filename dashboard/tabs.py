@@ -46,3 +46,9 @@ def tab_list() -> list[Tab]:
 register(Tab("dashboard", "Dashboard", "dashboard/tabs/dashboard.html", 10, "js/dashboard.js"))
 register(Tab("trade", "Open Trade", "dashboard/tabs/trade.html", 30, "js/trade.js"))
 register(Tab("futures", "Futures", "dashboard/tabs/futures.html", 70, "js/futures.js"))
+register(
+    Tab(
+        "auto_trading", "Auto-trading", "dashboard/tabs/auto_trading.html", 90, "js/auto_trading.js"
+    )
+)
+register(Tab("backtests", "Backtests", "dashboard/tabs/backtests.html", 80, "js/backtests.js"))

@@ -249,5 +249,6 @@ class SymbolSettingAdmin(_ReadOnlyMoney):
     list_filter = ("margin_type", "symbol")
 
 
-# API keys have their own admin module (the secret must never reach a page).
-import trading.admin_api_keys  # noqa: E402, F401
+# API keys (whose secret must never reach a page), auto-trading and backtests have their
+# own admin modules.
+from trading import admin_api_keys, admin_auto_trading, admin_backtests  # noqa: E402, F401

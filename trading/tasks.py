@@ -31,3 +31,8 @@ def ticks_process_task(symbols: list[str]) -> int:
     from trading.services.paper import ticks_process
 
     return ticks_process(symbols=symbols)
+
+
+# Celery autodiscovery imports this module only; the backtest and auto-trading tasks live
+# beside their features.
+from trading import auto_trading_tasks, backtest_tasks  # noqa: E402, F401

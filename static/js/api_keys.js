@@ -7,24 +7,11 @@
 import { apiDelete, apiGet, apiPost } from "./api.js";
 import { fmtTime } from "./format.js";
 import { toast } from "./toast.js";
+import { el, setStatus } from "./dom.js";
 
 const $ = (id) => document.getElementById(id);
 const form = $("key-form");
 const PERMISSIONS = { read: "Read only", trade: "Read & trade" };
-
-function el(tag, { className, text, attrs } = {}) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  Object.entries(attrs || {}).forEach(([k, v]) => node.setAttribute(k, v));
-  return node;
-}
-
-function setStatus(node, text, kind = "info") {
-  node.textContent = text;
-  node.dataset.kind = kind;
-  node.hidden = !text;
-}
 
 function keyName(key) {
   return `${key.label || "unnamed key"} (${key.key.slice(0, 8)}…)`;

@@ -21,6 +21,7 @@ import {
 } from "./format.js";
 import { shell } from "./shell.js";
 import { toast } from "./toast.js";
+import { setStatus } from "./dom.js";
 
 const TF_MS = { "1m": 60e3, "5m": 300e3, "15m": 900e3, "1h": 3600e3, "4h": 14400e3, "1d": 86400e3 };
 const CANDLE_LIMIT = 300;
@@ -166,12 +167,6 @@ const chart = {
   drawTimer: null,
   drawn: false,
 };
-
-function setStatus(el, text, kind = "info") {
-  el.textContent = text;
-  el.dataset.kind = kind;
-  el.hidden = !text;
-}
 
 function column(rows, pattern) {
   const row = rows.find((r) => r) || {};

@@ -15,6 +15,7 @@ import { apiDelete, apiGet, apiPost, isAbort } from "./api.js";
 import { fmtMoney, fmtPrice, fmtQty, fmtTime, sign } from "./format.js";
 import { shell } from "./shell.js";
 import { toast } from "./toast.js";
+import { el, setStatus, messagesText, showFieldErrors, clearFieldErrors } from "./dom.js";
 
 const REFRESH_MS = 5000;
 const WRITE_TIMEOUT_MS = 15000;
@@ -45,55 +46,6 @@ const clean = (value) =>
   String(value ?? "")
     .trim()
     .replace(/,/g, "");
-
-function el(tag, { className, text, attrs } = {}) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  Object.entries(attrs || {}).forEach(([k, v]) => node.setAttribute(k, v));
-  return node;
-}
-
-function setStatus(node, text, kind = "info") {
-  node.textContent = text;
-  node.dataset.kind = kind;
-  node.hidden = !text;
-}
-
-function messagesText(value) {
-  if (Array.isArray(value)) return value.map(messagesText).join(" ");
-  if (value && typeof value === "object") return Object.values(value).map(messagesText).join(" ");
-  return String(value ?? "");
-}
-
-// Puts per-field messages under their fields; returns the ones with no place.
-function showFieldErrors(container, details) {
-  const unplaced = [];
-  const slots = [...container.querySelectorAll("[data-error-for]")];
-  Object.entries(details || {}).forEach(([field, messages]) => {
-    const text = messagesText(messages);
-    const slot = slots.find((node) => node.dataset.errorFor.split(" ").includes(field));
-    if (!slot) {
-      unplaced.push(field === "non_field_errors" ? text : `${field}: ${text}`);
-      return;
-    }
-    slot.textContent = text;
-    slot.hidden = false;
-    const input = slot.closest(".field")?.querySelector('input:not([type="radio"]), select');
-    if (input) input.setAttribute("aria-invalid", "true");
-  });
-  return unplaced;
-}
-
-function clearFieldErrors(container) {
-  container.querySelectorAll("[data-error-for]").forEach((node) => {
-    node.hidden = true;
-    node.textContent = "";
-  });
-  container.querySelectorAll('[aria-invalid="true"]').forEach((node) => {
-    node.removeAttribute("aria-invalid");
-  });
-}
 
 function symbolBase(symbol) {
   const option = [...$("fut-order-symbol").options].find((o) => o.value === symbol);

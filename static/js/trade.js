@@ -13,6 +13,7 @@ import { apiGet, apiPost, isAbort } from "./api.js";
 import { fmtDecimal, fmtMoney, fmtPct, fmtPrice, fmtQty, sign } from "./format.js";
 import { shell } from "./shell.js";
 import { toast } from "./toast.js";
+import { el, setStatus, messagesText, showFieldErrors, clearFieldErrors } from "./dom.js";
 
 const CHECK_DEBOUNCE_MS = 300;
 const TRADES_REFRESH_MS = 5000;
@@ -59,47 +60,6 @@ function radio(name, root = form) {
   return input ? input.value : null;
 }
 
-function setStatus(el, text, kind = "info") {
-  el.textContent = text;
-  el.dataset.kind = kind;
-  el.hidden = !text;
-}
-
-function messagesText(value) {
-  if (Array.isArray(value)) return value.map(messagesText).join(" ");
-  if (value && typeof value === "object") return Object.values(value).map(messagesText).join(" ");
-  return String(value ?? "");
-}
-
-// Puts the server's per-field messages under their fields; returns the ones with no field.
-function showFieldErrors(container, details) {
-  const unplaced = [];
-  const slots = [...container.querySelectorAll("[data-error-for]")];
-  Object.entries(details || {}).forEach(([field, messages]) => {
-    const text = messagesText(messages);
-    const slot = slots.find((el) => el.dataset.errorFor.split(" ").includes(field));
-    if (!slot) {
-      unplaced.push(field === "non_field_errors" ? text : `${field}: ${text}`);
-      return;
-    }
-    slot.textContent = text;
-    slot.hidden = false;
-    const input = slot.closest(".field")?.querySelector('input:not([type="radio"]), select');
-    if (input) input.setAttribute("aria-invalid", "true");
-  });
-  return unplaced;
-}
-
-function clearFieldErrors(container) {
-  container.querySelectorAll("[data-error-for]").forEach((el) => {
-    el.hidden = true;
-    el.textContent = "";
-  });
-  container.querySelectorAll('[aria-invalid="true"]').forEach((el) => {
-    el.removeAttribute("aria-invalid");
-  });
-}
-
 function symbolBase(symbol) {
   const option = [...($("order-symbol")?.options || [])].find((o) => o.value === symbol);
   return option ? option.textContent.split("/")[0] : symbol.replace(/USDT$/, "");
@@ -109,14 +69,6 @@ function lastPrice(symbol) {
   const ticker = shell.prices.get(symbol);
   const price = ticker ? Number(ticker.price) : NaN;
   return Number.isFinite(price) && price > 0 ? price : null;
-}
-
-function el(tag, { className, text, attrs } = {}) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  Object.entries(attrs || {}).forEach(([k, v]) => node.setAttribute(k, v));
-  return node;
 }
 
 function tradeLabel(trade) {

@@ -3,6 +3,8 @@
 from django.urls import path
 
 from trading.api import api_key_views as keys
+from trading.api import auto_trading_views as auto
+from trading.api import backtest_views as backtests
 from trading.api import futures_views as futures
 from trading.api import paper_views as paper
 from trading.api.views import CandleListApi, IndicatorListApi, PriceDetailApi, PriceListApi
@@ -36,4 +38,24 @@ urlpatterns = [
     path("futures/signals", futures.FuturesSignalListApi.as_view(), name="futures-signals"),
     path("api_keys", keys.ApiKeyListApi.as_view(), name="api-keys"),
     path("api_keys/<int:key_id>", keys.ApiKeyRevokeApi.as_view(), name="api-key-revoke"),
+    path("auto_trading/status", auto.AutoTradingStatusApi.as_view(), name="auto-status"),
+    path("auto_trading/start", auto.AutoTradingStartApi.as_view(), name="auto-start"),
+    path("auto_trading/stop", auto.AutoTradingStopApi.as_view(), name="auto-stop"),
+    path("auto_trading/config", auto.AutoTradingConfigApi.as_view(), name="auto-config"),
+    path("backtest/run", backtests.BacktestRunApi.as_view(), name="backtest-run"),
+    path("backtest/", backtests.BacktestListApi.as_view(), name="backtest-list"),
+    path("backtest/sweep", backtests.BacktestSweepApi.as_view(), name="backtest-sweep"),
+    path(
+        "backtest/sweep/<int:sweep_id>",
+        backtests.BacktestSweepDetailApi.as_view(),
+        name="backtest-sweep-detail",
+    ),
+    path(
+        "backtest/strategies",
+        backtests.BacktestStrategyListApi.as_view(),
+        name="backtest-strategies",
+    ),
+    path(
+        "backtest/<int:backtest_id>", backtests.BacktestDetailApi.as_view(), name="backtest-detail"
+    ),
 ]

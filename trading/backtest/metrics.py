@@ -1,0 +1,137 @@
+"""Backtest metrics from an equity curve and a trade list (pure; floats, None if undefined).
+
+Conventions (documented because every library differs a little):
+- ``equity`` holds the account equity at each candle's close, one point per candle, in
+  quote currency (USDT); its first value is the initial balance (nothing can be open
+  during the first candle: a signal is acted on at the next candle's open).
+- Returns are simple per-candle returns; Sharpe and Sortino are annualised with
+  ``periods_per_year`` (e.g. 525,600 for 1m candles, 8,760 for 1h) and a zero risk-free
+  rate. Sharpe uses the sample standard deviation (ddof 1); Sortino the downside
+  deviation sqrt(mean(min(r, 0)^2)) over all periods.
+- CAGR compounds the total return over len(equity) / periods_per_year years.
+- max_drawdown_pct is the deepest fall from a running peak, as a negative percent
+  (-12.5 = the equity once stood 12.5 % below its best); Calmar = CAGR / |max drawdown|.
+- A trade wins when its net pnl (after fees and funding) is > 0. profit_factor = gross
+  wins / gross losses (None without losses); expectancy = mean net pnl per trade (USDT).
+- exposure_pct: share of candles during which a position was open, counting from the
+  entry candle up to the exit candle (the exit candle itself is not counted; a trade that
+  opens and closes within one candle counts that candle).
+- buy_and_hold_return_pct: the first candle's open to the last candle's close.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+METRIC_NAMES = (
+    "total_return_pct",
+    "cagr_pct",
+    "sharpe",
+    "sortino",
+    "calmar",
+    "max_drawdown_pct",
+    "win_rate_pct",
+    "profit_factor",
+    "expectancy",
+    "exposure_pct",
+    "trades",
+    "buy_and_hold_return_pct",
+)
+
+
+def _clean(value: float | None) -> float | None:
+    if value is None:
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def backtest_metrics(
+    equity: pd.Series,
+    trades: list[dict[str, Any]],
+    *,
+    candles: pd.DataFrame,
+    periods_per_year: float,
+) -> dict[str, Any]:
+    """The metrics of one backtest (see the module docstring for each definition).
+
+    ``trades`` are BacktestResult.trades dicts (pnl may be a Decimal or a string);
+    ``candles`` is the candle frame the backtest ran on. Every value is a float (trades an
+    int) or None when it is undefined (no trades, no losses, a flat equity...).
+    """
+    values = np.asarray(equity, dtype=np.float64)
+    out: dict[str, Any] = dict.fromkeys(METRIC_NAMES)
+    out["trades"] = len(trades)
+    if len(values) == 0:
+        return out
+    start, end = values[0], values[-1]
+    if start > 0:
+        out["total_return_pct"] = _clean((end / start - 1.0) * 100.0)
+    years = len(values) / periods_per_year if periods_per_year > 0 else 0.0
+    if start > 0 and end > 0 and years > 0:
+        out["cagr_pct"] = _clean(((end / start) ** (1.0 / years) - 1.0) * 100.0)
+    if len(values) > 1:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            returns = values[1:] / values[:-1] - 1.0
+        returns = returns[np.isfinite(returns)]
+        if len(returns) > 1:
+            mean = returns.mean()
+            std = returns.std(ddof=1)
+            if std > 0:
+                out["sharpe"] = _clean(mean / std * math.sqrt(periods_per_year))
+            downside = math.sqrt(float(np.mean(np.minimum(returns, 0.0) ** 2)))
+            if downside > 0:
+                out["sortino"] = _clean(mean / downside * math.sqrt(periods_per_year))
+    peaks = np.maximum.accumulate(values)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        drawdowns = np.where(peaks > 0, values / peaks - 1.0, 0.0)
+    max_dd = float(drawdowns.min()) * 100.0
+    out["max_drawdown_pct"] = _clean(max_dd)
+    if out["cagr_pct"] is not None and max_dd < 0:
+        out["calmar"] = _clean(out["cagr_pct"] / abs(max_dd))
+
+    if trades:
+        pnls = np.array([float(t["pnl"]) for t in trades])
+        wins, losses = pnls[pnls > 0], pnls[pnls <= 0]
+        out["win_rate_pct"] = _clean(len(wins) / len(pnls) * 100.0)
+        gross_loss = -losses.sum()
+        if gross_loss > 0:
+            out["profit_factor"] = _clean(wins.sum() / gross_loss)
+        out["expectancy"] = _clean(pnls.mean())
+    out["exposure_pct"] = _clean(_exposure(trades, candles.index) * 100.0) if len(candles) else None
+    if len(candles):
+        first_open = float(candles["open"].iloc[0])
+        if first_open > 0:
+            out["buy_and_hold_return_pct"] = _clean(
+                (float(candles["close"].iloc[-1]) / first_open - 1.0) * 100.0
+            )
+    return out
+
+
+def _exposure(trades: list[dict[str, Any]], index: pd.Index) -> float:
+    if not trades or len(index) == 0:
+        return 0.0
+    if isinstance(index, pd.DatetimeIndex):
+        times = index.as_unit("ns").asi8 // 1_000_000
+    else:
+        times = np.asarray(index, dtype=np.int64)
+    entries = np.array([_ms(t, "entry") for t in trades], dtype=np.int64)
+    exits = np.array([_ms(t, "exit") for t in trades], dtype=np.int64)
+    first = np.searchsorted(times, entries, side="left")
+    last = np.maximum(np.searchsorted(times, exits, side="left"), first + 1)
+    held = np.zeros(len(times) + 1, dtype=np.int64)
+    np.add.at(held, first, 1)
+    np.add.at(held, np.minimum(last, len(times)), -1)
+    return float((np.cumsum(held[:-1]) > 0).mean())
+
+
+def _ms(trade: dict[str, Any], which: str) -> int:
+    """A trade's entry / exit time in epoch ms (``<which>_time_ms``, else the ISO string)."""
+    value = trade.get(f"{which}_time_ms")
+    if value is not None:
+        return int(value)
+    return int(pd.Timestamp(trade[f"{which}_time"]).value // 1_000_000)
