@@ -207,55 +207,6 @@ class FuturesOrderApi(FuturesView):
         )
 
 
-class FuturesAllOpenOrdersApi(FuturesView):
-    """DELETE fapi/v1/allOpenOrders: cancel the symbol's open plain orders."""
-
-    weight = 1
-
-    def delete(self, request: Request) -> Response:
-        symbol = symbol_param(self.params)
-        assert symbol is not None
-        _cancel_open(self.user, symbol, conditional=False)
-        return Response(CANCEL_ALL_DONE)
-
-
-class FuturesOpenOrdersApi(FuturesView):
-    """GET fapi/v1/openOrders ([symbol]): open plain orders."""
-
-    def weight_for(self, params: Params) -> int:
-        return 1 if "symbol" in params else 40
-
-    def get(self, request: Request) -> Response:
-        orders = order_list(
-            user=self.user,
-            market=FUTURES,
-            symbol=symbol_param(self.params, required=False),
-            open_only=True,
-            conditional=False,
-            limit=ALL_OPEN,
-        )
-        return Response([order_shapes.futures_order(o) for o in orders])
-
-
-class FuturesAllOrdersApi(FuturesView):
-    """GET fapi/v1/allOrders: [symbol], orderId (from), startTime, endTime, limit ≤ 1000."""
-
-    weight = 5
-
-    def get(self, request: Request) -> Response:
-        orders = order_list(
-            user=self.user,
-            market=FUTURES,
-            symbol=symbol_param(self.params, required=False),
-            conditional=False,
-            from_number=self.params.int("orderId"),
-            start_ms=self.params.ms("startTime"),
-            end_ms=self.params.ms("endTime"),
-            limit=self.params.limit(default=500, most=1000),
-        )
-        return Response([order_shapes.futures_order(o) for o in orders])
-
-
 class FuturesUserTradesApi(FuturesView):
     """GET fapi/v1/userTrades: symbol; orderId, startTime, endTime, fromId, limit ≤ 1000."""
 
@@ -318,20 +269,27 @@ class FuturesAlgoOrderApi(FuturesView):
         )
 
 
-class FuturesAlgoOpenOrdersApi(FuturesView):
-    """DELETE fapi/v1/algoOpenOrders: cancel the symbol's open conditional orders."""
+# ------------------------------------------------ order lists and cancel-all (plain / algo)
+
+
+class _OrdersCancelAllApi(FuturesView):
+    """DELETE: cancel the symbol's open orders of this kind (plain or conditional)."""
 
     weight = 1
+    conditional = False
 
     def delete(self, request: Request) -> Response:
         symbol = symbol_param(self.params)
         assert symbol is not None
-        _cancel_open(self.user, symbol, conditional=True)
+        _cancel_open(self.user, symbol, conditional=self.conditional)
         return Response(CANCEL_ALL_DONE)
 
 
-class FuturesOpenAlgoOrdersApi(FuturesView):
-    """GET fapi/v1/openAlgoOrders ([symbol]): conditional orders waiting for a trigger."""
+class _OpenOrderListApi(FuturesView):
+    """GET ([symbol]): the open orders of this kind."""
+
+    conditional = False
+    render = staticmethod(order_shapes.futures_order)
 
     def weight_for(self, params: Params) -> int:
         return 1 if "symbol" in params else 40
@@ -342,29 +300,65 @@ class FuturesOpenAlgoOrdersApi(FuturesView):
             market=FUTURES,
             symbol=symbol_param(self.params, required=False),
             open_only=True,
-            conditional=True,
+            conditional=self.conditional,
             limit=ALL_OPEN,
         )
-        return Response([futures_shapes.algo_order(o) for o in orders])
+        return Response([self.render(o) for o in orders])
 
 
-class FuturesAllAlgoOrdersApi(FuturesView):
-    """GET fapi/v1/allAlgoOrders: [symbol], algoId (from), startTime, endTime, limit."""
+class _OrderListApi(FuturesView):
+    """GET: [symbol], <id> (from), startTime, endTime, limit ≤ 1000: orders of this kind."""
 
     weight = 5
+    conditional = False
+    id_param = "orderId"
+    render = staticmethod(order_shapes.futures_order)
 
     def get(self, request: Request) -> Response:
         orders = order_list(
             user=self.user,
             market=FUTURES,
             symbol=symbol_param(self.params, required=False),
-            conditional=True,
-            from_number=self.params.int("algoId"),
+            conditional=self.conditional,
+            from_number=self.params.int(self.id_param),
             start_ms=self.params.ms("startTime"),
             end_ms=self.params.ms("endTime"),
             limit=self.params.limit(default=500, most=1000),
         )
-        return Response([futures_shapes.algo_order(o) for o in orders])
+        return Response([self.render(o) for o in orders])
+
+
+class FuturesAllOpenOrdersApi(_OrdersCancelAllApi):
+    """DELETE fapi/v1/allOpenOrders: cancel the symbol's open plain orders."""
+
+
+class FuturesOpenOrdersApi(_OpenOrderListApi):
+    """GET fapi/v1/openOrders ([symbol]): open plain orders."""
+
+
+class FuturesAllOrdersApi(_OrderListApi):
+    """GET fapi/v1/allOrders: [symbol], orderId (from), startTime, endTime, limit ≤ 1000."""
+
+
+class FuturesAlgoOpenOrdersApi(_OrdersCancelAllApi):
+    """DELETE fapi/v1/algoOpenOrders: cancel the symbol's open conditional orders."""
+
+    conditional = True
+
+
+class FuturesOpenAlgoOrdersApi(_OpenOrderListApi):
+    """GET fapi/v1/openAlgoOrders ([symbol]): conditional orders waiting for a trigger."""
+
+    conditional = True
+    render = staticmethod(futures_shapes.algo_order)
+
+
+class FuturesAllAlgoOrdersApi(_OrderListApi):
+    """GET fapi/v1/allAlgoOrders: [symbol], algoId (from), startTime, endTime, limit."""
+
+    conditional = True
+    id_param = "algoId"
+    render = staticmethod(futures_shapes.algo_order)
 
 
 urlpatterns = [
