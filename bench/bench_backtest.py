@@ -34,7 +34,7 @@ import pandas as pd
 
 from trading import engine as core
 from trading.backtest import BacktestConfig, run_backtest
-from trading.backtest.data import candles_frame, shipped_candles
+from trading.strategies.frames import frame_of, shipped_candles
 
 RUNS = int(os.environ.get("BENCH_RUNS", "3"))
 CANDLES = 525_600
@@ -62,7 +62,7 @@ def year_of_minutes(n: int = CANDLES) -> pd.DataFrame:
         factor = part[-1, 3] / ohlcv[0, 0]  # the next copy opens at this one's close
     values = np.concatenate(parts)[:n]
     start = int(real.index[0].value // 1_000_000)
-    return candles_frame(start + np.arange(n, dtype=np.int64) * 60_000, values)
+    return frame_of(start + np.arange(n, dtype=np.int64) * 60_000, values)
 
 
 def sma_cross_signals(candles: pd.DataFrame, fast: int = 10, slow: int = 50) -> pd.DataFrame:

@@ -62,8 +62,8 @@ import numpy as np
 import pandas as pd
 
 from trading import engine as core
-from trading.backtest.data import candles_time_ms
 from trading.backtest.metrics import backtest_metrics
+from trading.strategies.frames import candles_time_ms
 
 USDT = "USDT"
 ZERO = Decimal(0)

@@ -26,12 +26,26 @@ def candles_frame(bars: Iterable[Bar]) -> pd.DataFrame:
     """Bars (ascending open time) as a strategy's candles frame."""
     rows = [(b.open_time_ms, b.open, b.high, b.low, b.close, b.volume) for b in bars]
     values = np.array(rows, dtype=np.float64).reshape(-1, 6)
+    return frame_of(values[:, 0].astype(np.int64), values[:, 1:])
+
+
+def frame_of(open_time_ms: np.ndarray, ohlcv: np.ndarray) -> pd.DataFrame:
+    """The candles frame from epoch-ms open times and an (n, 5) OHLCV array."""
     index = pd.DatetimeIndex(
-        pd.to_datetime(values[:, 0].astype(np.int64), unit="ms", utc=True), name="open_time"
+        pd.to_datetime(np.asarray(open_time_ms, dtype=np.int64), unit="ms", utc=True),
+        name="open_time",
     )
     return pd.DataFrame(
-        {name: values[:, i + 1] for i, name in enumerate(COLUMNS)}, index=index, copy=True
+        np.array(ohlcv, dtype=np.float64).reshape(-1, 5), index=index, columns=list(COLUMNS)
     )
+
+
+def candles_time_ms(candles: pd.DataFrame) -> np.ndarray:
+    """The open times of a candles frame as int64 epoch milliseconds."""
+    index = candles.index
+    if isinstance(index, pd.DatetimeIndex):
+        return index.as_unit("ns").asi8 // 1_000_000
+    return np.asarray(index, dtype=np.int64)
 
 
 def candles_read(path: Path) -> pd.DataFrame:
@@ -46,6 +60,14 @@ def candles_read(path: Path) -> pd.DataFrame:
 def shipped_candles_path(symbol: str, timeframe: str) -> Path:
     """The shipped ``<SYMBOL>-<timeframe>.csv.gz`` (it may not exist; check ``is_file``)."""
     return SHIPPED_DATA / f"{symbol.upper().replace('/', '')}-{timeframe}.csv.gz"
+
+
+def shipped_candles(symbol: str, timeframe: str) -> pd.DataFrame:
+    """The shipped candles of ``symbol`` / ``timeframe`` (e.g. BTCUSDT, 1h) as a frame."""
+    path = shipped_candles_path(symbol, timeframe)
+    if not path.is_file():
+        raise FileNotFoundError(f"no shipped candles {path.name} in {SHIPPED_DATA}")
+    return candles_read(path)
 
 
 def shipped_candles_available() -> list[str]:

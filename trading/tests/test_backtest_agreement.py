@@ -35,7 +35,7 @@ import pytest
 
 from trading import engine as core
 from trading.backtest import BacktestConfig, run_backtest
-from trading.backtest.data import shipped_candles
+from trading.strategies.frames import shipped_candles
 
 backtesting = pytest.importorskip("backtesting")
 

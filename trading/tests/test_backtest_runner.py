@@ -17,7 +17,7 @@ from trading.backtest import (
     run_backtest,
     run_backtest_reference,
 )
-from trading.backtest.data import candles_frame, shipped_candles
+from trading.strategies.frames import frame_of, shipped_candles
 
 SYMBOL = "BTCUSDT"
 HOUR = 3_600_000
@@ -35,7 +35,7 @@ def _engine() -> core.Engine:
 
 def _candles(rows: list[tuple[float, float, float, float]], start: int = T0) -> pd.DataFrame:
     values = np.array([[o, h, low, c, 1.0] for o, h, low, c in rows], dtype=np.float64)
-    return candles_frame(start + np.arange(len(rows), dtype=np.int64) * HOUR, values)
+    return frame_of(start + np.arange(len(rows), dtype=np.int64) * HOUR, values)
 
 
 def _signals(candles: pd.DataFrame, marks: dict[int, int], **levels: dict[int, float]):
