@@ -5,15 +5,12 @@ and the database rows show it."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import time
 from decimal import Decimal
-from urllib.parse import urlencode
 
 import httpx
 import pytest
 
+from trading.binance.client import signed_request
 from trading.models import Fill, Order, RiskSettings
 from trading.services.api_keys import api_key_create
 from trading.services.paper_account import account_get
@@ -59,14 +56,8 @@ def balances(api_client) -> dict[str, dict]:
 
 def signed(base: str, method: str, path: str, key: str, secret: str, **params) -> httpx.Response:
     """One Binance-signed request: GET / DELETE in the query, POST in a form body."""
-    payload = urlencode({"timestamp": int(time.time() * 1000), **params, "recvWindow": 10000})
-    signature = hmac.new(secret.encode(), payload.encode(), hashlib.sha256).hexdigest()
-    signed_payload = f"{payload}&signature={signature}"
-    headers = {"X-MBX-APIKEY": key}
-    if method == "POST":
-        headers["Content-Type"] = "application/x-www-form-urlencoded"
-        return httpx.post(f"{base}/{path}", content=signed_payload, headers=headers, timeout=30)
-    return httpx.request(method, f"{base}/{path}?{signed_payload}", headers=headers, timeout=30)
+    url, body, headers = signed_request(method, f"/{path}", params, key=key, secret=secret)
+    return httpx.request(method, base + url, content=body, headers=headers, timeout=30)
 
 
 # --------------------------------------------------------------------------- ccxt
