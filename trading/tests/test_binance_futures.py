@@ -12,6 +12,7 @@ import ccxt
 import httpx
 import pytest
 
+from cryptobot.testing.prices import cached_price_set
 from trading.binance.client import signed_request
 from trading.models import Account, Order, RiskSettings
 from trading.selectors.orders import futures_account_get
@@ -19,7 +20,6 @@ from trading.services.api_keys import api_key_create
 from trading.services.paper import ticks_process
 from trading.services.paper_account import account_get, cached_prices
 from trading.services.prices import prices_poll
-from trading.tests.test_paper_ticks import _set_price
 
 pytestmark = pytest.mark.live
 
@@ -278,7 +278,7 @@ def test_close_position_stop_closes_the_whole_position_when_triggered(raw):
         )
     )
     assert algo["closePosition"] is True and algo["algoStatus"] == "NEW"
-    _set_price(BTC, trigger - 5)
+    cached_price_set(BTC, trigger - 5)
     ticks_process(symbols=[BTC])
     done = _ok(raw("GET", "/fapi/v1/algoOrder", {"algoId": algo["algoId"]}))
     assert done["algoStatus"] == "FINISHED" and Decimal(done["executedQty"]) == Decimal("0.02")
@@ -447,10 +447,10 @@ def test_stop_market_reduce_only_waits_in_the_algo_service_and_triggers(usdm, ap
     [waiting] = usdm.fetch_open_orders(SYMBOL, params={"trigger": True})
     assert waiting["id"] == stop["id"] and waiting["amount"] == 0.01
 
-    _set_price(BTC, trigger + 20)
+    cached_price_set(BTC, trigger + 20)
     ticks_process(symbols=[BTC])
     assert usdm.fetch_order(stop["id"], SYMBOL, {"trigger": True})["status"] == "open"
-    _set_price(BTC, trigger - Decimal("0.5"))
+    cached_price_set(BTC, trigger - Decimal("0.5"))
     ticks_process(symbols=[BTC])
     done = usdm.fetch_order(stop["id"], SYMBOL, {"trigger": True})
     assert done["status"] == "closed" and done["filled"] == 0.01

@@ -6,22 +6,10 @@ import json
 from decimal import Decimal
 
 from cryptobot.lib.redis import redis_client
+from cryptobot.testing.prices import cached_price_set
 from trading.models import Account, LedgerEntry, Trade
 from trading.services.paper import ticks_process
-from trading.services.prices import _books_key, _prices_key, prices_poll
-
-
-def _set_price(symbol: str, price: Decimal) -> None:
-    """Stand in for the next poll: the cached price and order book move together (the paper
-    engine reads only these)."""
-    payload = json.loads(redis_client().hget(_prices_key(), symbol))
-    shift = price - Decimal(payload["price"])
-    payload.update(price=str(price), timestamp=payload["timestamp"] + 60_000)
-    redis_client().hset(_prices_key(), symbol, json.dumps(payload))
-    book = json.loads(redis_client().hget(_books_key(), symbol))
-    for side in ("bids", "asks"):
-        book[side] = [[str(Decimal(p) + shift), q] for p, q in book[side]]
-    redis_client().hset(_books_key(), symbol, json.dumps(book))
+from trading.services.prices import _prices_key, prices_poll
 
 
 def test_stop_loss_fires_once_on_the_tick_that_crosses_it(api_client, user, frozen_replay):
@@ -40,10 +28,10 @@ def test_stop_loss_fires_once_on_the_tick_that_crosses_it(api_client, user, froz
         format="json",
     ).json()
     stop = Decimal(trade["stop_loss"])
-    _set_price("ETHUSDT", stop + Decimal("0.50"))
+    cached_price_set("ETHUSDT", stop + Decimal("0.50"))
     assert ticks_process(symbols=["ETHUSDT"]) == 1
     assert Trade.objects.get(number=trade["id"]).status == "open"
-    _set_price("ETHUSDT", stop - Decimal("0.10"))
+    cached_price_set("ETHUSDT", stop - Decimal("0.10"))
     ticks_process(symbols=["ETHUSDT"])
     closed = Trade.objects.get(number=trade["id"])
     assert closed.status == "closed" and closed.close_reason == "stop_loss"
@@ -61,7 +49,7 @@ def test_take_profit_on_a_short(api_client, frozen_replay):
         {"symbol": "BTCUSDT", "direction": "short", "quote_amount": "800", "take_profit_pct": "2"},
         format="json",
     ).json()
-    _set_price("BTCUSDT", Decimal(trade["take_profit"]) - Decimal("1"))
+    cached_price_set("BTCUSDT", Decimal(trade["take_profit"]) - Decimal("1"))
     ticks_process(symbols=["BTCUSDT"])
     closed = api_client.get(f"/trades/{trade['id']}").json()
     assert closed["status"] == "closed" and closed["close_reason"] == "take_profit"
@@ -78,7 +66,7 @@ def test_equity_peak_follows_a_winning_close_so_drawdown_measures_from_it(
         format="json",
     ).json()
     peak_before = Account.objects.get(user=user).peak_equity
-    _set_price("BTCUSDT", Decimal(trade["take_profit"]) + Decimal("1"))
+    cached_price_set("BTCUSDT", Decimal(trade["take_profit"]) + Decimal("1"))
     ticks_process(symbols=["BTCUSDT"])  # the take-profit closes it in profit
     balance = api_client.get("/virtual_balance").json()
     account = Account.objects.get(user=user)
@@ -103,7 +91,7 @@ def test_funding_counts_only_instants_since_the_position_opened(api_client, user
     three_days = 3 * 86_400_000
     Account.objects.filter(pk=account.pk).update(funding_ms={"BTCUSDT": opened_ms - three_days})
     price = Decimal(json.loads(redis_client().hget(_prices_key(), "BTCUSDT"))["price"])
-    _set_price("BTCUSDT", price)  # the next tick, a minute later
+    cached_price_set("BTCUSDT", price)  # the next tick, a minute later
     tick_ms = json.loads(redis_client().hget(_prices_key(), "BTCUSDT"))["timestamp"]
     ticks_process(symbols=["BTCUSDT"])
     charged = LedgerEntry.objects.filter(account=account, kind="funding").count()

@@ -31,20 +31,19 @@ liquidation (the sizing here never gets near it).
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 
-from cryptobot.lib.redis import redis_client
+from cryptobot.testing.prices import cached_price_set
 from trading.backtest import BacktestConfig, run_backtest, run_backtest_reference
 from trading.exchange.base import Bar
 from trading.models import AutoTradingRun, Balance, Candle, RiskSettings, Symbol, Trade
 from trading.services.auto_trading import auto_config_update, auto_trading_step
 from trading.services.paper import account_get, ticks_process, trade_close
 from trading.services.paper_account import paper_engine
-from trading.services.prices import _books_key, _prices_key, prices_poll
+from trading.services.prices import prices_poll
 from trading.strategies import strategy_get
 from trading.strategies.frames import candles_frame, candles_read, shipped_candles_path
 
@@ -87,16 +86,7 @@ def _price(value: float) -> Decimal:
 
 
 def _set_price(price: Decimal, time_ms: int) -> None:
-    """Stand in for the poll: the cached price and its book move together, stamped."""
-    payload = json.loads(redis_client().hget(_prices_key(), SYMBOL))
-    shift = price - Decimal(payload["price"])
-    payload.update(price=str(price), timestamp=time_ms)
-    redis_client().hset(_prices_key(), SYMBOL, json.dumps(payload))
-    book = json.loads(redis_client().hget(_books_key(), SYMBOL))
-    for side in ("bids", "asks"):
-        book[side] = [[str(Decimal(p) + shift), q] for p, q in book[side]]
-    book["timestamp"] = time_ms
-    redis_client().hset(_books_key(), SYMBOL, json.dumps(book))
+    cached_price_set(SYMBOL, price, time_ms=time_ms)
 
 
 def _tick(price: Decimal, time_ms: int) -> None:
