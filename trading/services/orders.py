@@ -87,8 +87,7 @@ def order_place(*, user: AbstractBaseUser, request: core.OrderRequest) -> tuple[
     """
     symbol = symbol_resolve(request.symbol)
     snap, prices = market_now(symbol)
-    if symbol != request.symbol:
-        request = _with_symbol(request, symbol)
+    request = replace(request, symbol=symbol)
     events: list = []
     rejected: list = []
     try:
@@ -111,10 +110,6 @@ def order_place(*, user: AbstractBaseUser, request: core.OrderRequest) -> tuple[
     account = loaded.account
     fills = [fill_row(account, f) for f in result.fills if f.order_id == order.id]
     return order_row(account, order), fills
-
-
-def _with_symbol(request: core.OrderRequest, symbol: str) -> core.OrderRequest:
-    return replace(request, symbol=symbol)
 
 
 def order_cancel(
