@@ -7,7 +7,9 @@ ones; the price path continues instead of jumping back), prices rounded to the 0
 and the open times are renumbered one minute apart.
 
 Strategy: SMA 10/50 cross, long and short, signals computed once with pandas (timed
-separately) and fed to both engines. Ours: run_backtest through the real paper engine
+separately) and fed to both engines. Ours: run_backtest, which takes its signal-only path
+here (the engine's market-fill arithmetic, proven equal to the engine by
+trading/tests/test_backtest_signal_only.py; the printout names the path taken)
 (futures, 1x, 0.05 % taker fee = the engine's futures rate, no slippage, no funding, 95 %
 of the balance per entry, 100M USDT so that every one of the ~29,200 fills of the 7,300
 reversals happens: the fees would empty a small account).
@@ -79,7 +81,7 @@ def sma_cross_signals(candles: pd.DataFrame, fast: int = 10, slow: int = 50) -> 
     )
 
 
-def ours(candles: pd.DataFrame, signals: pd.DataFrame) -> tuple[float, int, D]:
+def ours(candles: pd.DataFrame, signals: pd.DataFrame) -> tuple[float, int, D, str]:
     engine = core.Engine(rules={"BTCUSDT": core.rules_for("BTCUSDT")})
     config = BacktestConfig(
         "BTCUSDT",
@@ -95,7 +97,7 @@ def ours(candles: pd.DataFrame, signals: pd.DataFrame) -> tuple[float, int, D]:
         result = run_backtest(candles, signals, config, engine=engine)
         best = min(best, time.perf_counter() - started)
     assert result is not None
-    return best, len(result.trades), result.final_balance
+    return best, len(result.trades), result.final_balance, result.path
 
 
 def backtesting_py(candles: pd.DataFrame, signals: pd.DataFrame) -> tuple[float, int, float]:
@@ -159,11 +161,11 @@ def main() -> None:
         f"{int((signals['signal'] != 0).sum()):,} crosses"
     )
 
-    ours_s, ours_trades, ours_final = ours(candles, signals)
+    ours_s, ours_trades, ours_final, path = ours(candles, signals)
     ours_rate = len(candles) / ours_s
     print(
         f"ours   run_backtest : {ours_s * 1000:8.1f} ms  {ours_rate:12,.0f} candles/s  "
-        f"({ours_trades:,} trades, final {ours_final:.2f} USDT; best of {RUNS})"
+        f"({ours_trades:,} trades, final {ours_final:.2f} USDT; {path} path; best of {RUNS})"
     )
     with_signals = len(candles) / (ours_s + signal_s)
     print(

@@ -119,14 +119,19 @@ def _exposure(trades: list[dict[str, Any]], index: pd.Index) -> float:
         times = index.as_unit("ns").asi8 // 1_000_000
     else:
         times = np.asarray(index, dtype=np.int64)
-    entries = np.array([_ms(t, "entry") for t in trades], dtype=np.int64)
-    exits = np.array([_ms(t, "exit") for t in trades], dtype=np.int64)
+    try:
+        entries = np.fromiter((t["entry_time_ms"] for t in trades), np.int64, len(trades))
+        exits = np.fromiter((t["exit_time_ms"] for t in trades), np.int64, len(trades))
+    except (KeyError, TypeError):  # trades from elsewhere: ISO strings only
+        entries = np.array([_ms(t, "entry") for t in trades], dtype=np.int64)
+        exits = np.array([_ms(t, "exit") for t in trades], dtype=np.int64)
     first = np.searchsorted(times, entries, side="left")
     last = np.maximum(np.searchsorted(times, exits, side="left"), first + 1)
-    held = np.zeros(len(times) + 1, dtype=np.int64)
-    np.add.at(held, first, 1)
-    np.add.at(held, np.minimum(last, len(times)), -1)
-    return float((np.cumsum(held[:-1]) > 0).mean())
+    size = len(times) + 1
+    held = np.bincount(first, minlength=size) - np.bincount(
+        np.minimum(last, len(times)), minlength=size
+    )
+    return np.count_nonzero(np.cumsum(held[:-1])) / len(times)
 
 
 def _ms(trade: dict[str, Any], which: str) -> int:

@@ -46,7 +46,10 @@ reaches the stop, target, trailing level or liquidation price, with a relative m
 the engine itself decides (on_candle). Between events nothing in the engine state
 changes except the trailing watermark, which is moved to the best high / low of the
 skipped candles exactly as on_candle would have; the equity curve is filled in
-vectorised from balance, position and entry between events.
+vectorised from balance, position and entry between events. A futures backtest without
+stop-loss, take-profit or trailing stop goes faster still (trading/backtest/signal_only.py:
+the engine's market-fill arithmetic without its bookkeeping, proven equal by tests), and
+falls back to the event path whenever a position may have come near liquidation.
 """
 
 from __future__ import annotations
@@ -62,6 +65,7 @@ import numpy as np
 import pandas as pd
 
 from trading import engine as core
+from trading.backtest import signal_only
 from trading.backtest.metrics import backtest_metrics
 from trading.strategies.frames import candles_time_ms
 
@@ -115,6 +119,8 @@ class BacktestResult:
     equity_curve: (epoch ms, equity at the candle's close), every candle, downsampled to
     at most 2,000 points (evenly, keeping the last). final_balance: USDT once everything
     is closed. rejected: entries the engine refused (time, direction, rule, message).
+    path: how it was computed, "signal-only" (trading/backtest/signal_only.py) or "events"
+    (the engine at every event); the results are the same either way.
     """
 
     trades: list[dict[str, Any]]
@@ -123,6 +129,7 @@ class BacktestResult:
     final_balance: Decimal
     candles: int
     rejected: list[dict[str, Any]] = field(default_factory=list)
+    path: str = "events"
 
 
 def run_backtest(
@@ -140,6 +147,9 @@ def run_backtest(
     run_backtest_reference (see the module docstring); ``progress`` gets 0..1.
     """
     shell = _Shell(candles, signals, config, engine)
+    if signal_only.run(shell, progress):
+        return shell.result()
+    shell = _Shell(candles, signals, config, engine)  # the engine path, from a clean state
     shell.run_fast(progress)
     return shell.result()
 
@@ -244,11 +254,13 @@ class _Shell:
         self.rejected: list[dict[str, Any]] = []
         self.trade: core.Trade | None = None
         # equity segments: from bar seg_start[k] on, equity = B + q * (close - E)
+        # (floats, or Decimals converted when the curve is filled in)
         self.seg_start: list[int] = [0]
-        self.seg_b: list[float] = [float(config.initial_balance)]
-        self.seg_q: list[float] = [0.0]
-        self.seg_e: list[float] = [0.0]
+        self.seg_b: list[float | Decimal] = [float(config.initial_balance)]
+        self.seg_q: list[float | Decimal] = [0.0]
+        self.seg_e: list[float | Decimal] = [0.0]
         self.equity: np.ndarray | None = None
+        self.final_balance: Decimal | None = None  # set by a path that keeps no AccountState
         # thresholds of the open trade (floats), refreshed after every event
         self.lo = -math.inf  # long: stop / liquidation below; short: target below
         self.hi = math.inf
@@ -321,18 +333,32 @@ class _Shell:
         )
         order = res.order
         if order is None or order.status == core.OrderStatus.REJECTED:
-            self.rejected.append(
-                {
-                    "time": _iso(int(self.time[i])),
-                    "time_ms": int(self.time[i]),
-                    "direction": direction.value,
-                    "quantity": str(qty),
-                    "rule": order.reject_reason if order else "",
-                    "message": order.reject_message if order else "",
-                }
-            )
+            self.reject(i, direction, qty, order)
             return
         self.trade = next(t for t in state.trades.values() if t.symbol == self.symbol)
+
+    def reject(
+        self, i: int, direction: core.Direction, qty: Decimal, order: core.Order | None
+    ) -> None:
+        """List an entry at candle i the engine refused (``order``, its rejected order)."""
+        self.rejected.append(
+            {
+                "time": _iso(int(self.time[i])),
+                "time_ms": int(self.time[i]),
+                "direction": direction.value,
+                "quantity": str(qty),
+                "rule": order.reject_reason if order else "",
+                "message": order.reject_message if order else "",
+            }
+        )
+
+    def next_signals(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """For every candle j: the next candle >= j with a buy, with a sell, and with a
+        signal that opens a trade from flat (n when none)."""
+        sig = self.signal
+        next_buy = _next_true(sig > 0)
+        next_sell = _next_true(sig < 0)
+        return next_buy, next_sell, _next_true(sig != 0) if self.can_short else next_buy
 
     def equity_at(self, price: Decimal) -> Decimal:
         """The equity paper trading's ``equity_of`` reads, with the symbol at ``price``:
@@ -419,7 +445,7 @@ class _Shell:
             "fees": str(trade.fees),
             "funding": str(trade.funding),
             "pnl": str(net),
-            "return_pct": float(net / margin * HUNDRED) if margin else None,
+            "return_pct": float(net) * 100.0 / float(margin) if margin else None,
             "exit_reason": reason,
         }
 
@@ -481,10 +507,7 @@ class _Shell:
         if n == 0:
             self.equity = np.empty(0)
             return
-        sig = self.signal
-        next_buy = _next_true(sig > 0)
-        next_sell = _next_true(sig < 0)
-        next_entry = _next_true(sig != 0) if self.can_short else next_buy
+        next_buy, next_sell, next_entry = self.next_signals()
         report_every = max(n // 100, 1)
         report_at = report_every
         i = 1  # candle 0 can hold nothing: a signal is acted on at the next open
@@ -609,13 +632,22 @@ class _Shell:
             if trade.watermark is None or best < trade.watermark:
                 trade.watermark = best
 
-    def fill_equity(self) -> None:
-        starts = np.asarray(self.seg_start, dtype=np.int64)
-        seg = np.searchsorted(starts, np.arange(self.n), side="right") - 1
-        b = np.asarray(self.seg_b)[seg]
-        q = np.asarray(self.seg_q)[seg]
-        e = np.asarray(self.seg_e)[seg]
-        self.equity = b + q * (self.close - e)
+    def segments(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(first candle, B, q, E) of each equity segment as arrays; a segment runs to the
+        next one's first candle (the last to the end)."""
+        return (
+            np.asarray(self.seg_start, dtype=np.int64),  # strictly increasing, from 0
+            np.asarray(self.seg_b, dtype=np.float64),
+            np.asarray(self.seg_q, dtype=np.float64),
+            np.asarray(self.seg_e, dtype=np.float64),
+        )
+
+    def fill_equity(self, segments: tuple[np.ndarray, ...] | None = None) -> None:
+        starts, b, q, e = segments if segments is not None else self.segments()
+        counts = np.diff(starts, append=self.n)
+        self.equity = np.repeat(b, counts) + np.repeat(q, counts) * (
+            self.close - np.repeat(e, counts)
+        )
 
     # ------------------------------------------------------------------ result
 
@@ -640,9 +672,14 @@ class _Shell:
             trades=self.trades,
             equity_curve=downsample(self.time, self.equity),
             metrics=metrics,
-            final_balance=self.state.balances.get(USDT, core.types.ZERO),
+            final_balance=(
+                self.final_balance
+                if self.final_balance is not None
+                else self.state.balances.get(USDT, core.types.ZERO)
+            ),
             candles=self.n,
             rejected=self.rejected,
+            path="events" if self.final_balance is None else "signal-only",
         )
 
 

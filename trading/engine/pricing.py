@@ -63,15 +63,20 @@ class Pricing:
         last_price = snap.price
         if limit is not None and (last_price > limit if buy else last_price < limit):
             return ZERO, ZERO
-        price = last_price
-        if mode == "bps":
-            if buy:
-                price = round_price(price * self.up, rules, ROUND_UP)
-            else:
-                price = round_price(price * self.down, rules, ROUND_DOWN)
+        price = self.taker_price(rules, buy, last_price)
         if limit is not None:
             price = min(price, limit) if buy else max(price, limit)
         return qty, qty * price
+
+    def taker_price(self, rules: MarketRules, buy: bool, price: Decimal) -> Decimal:
+        """The price a taker pays (buy) or gets (sell) at last price `price` without a book:
+        `price` itself, or moved `bps` against the taker and rounded to the tick away from
+        the taker's favour."""
+        if self.mode != "bps":
+            return price
+        if buy:
+            return round_price(price * self.up, rules, ROUND_UP)
+        return round_price(price * self.down, rules, ROUND_DOWN)
 
     def qty_for_quote(
         self, rules: MarketRules, buy: bool, budget: Decimal, snap: MarketSnapshot
