@@ -38,6 +38,11 @@ def beat_entries() -> list[Entry]:
             max(1.0, min(10.0, 60 / settings.REPLAY_SPEED)),
             expires_seconds=10,
         ),
+        # ML: predictions of the shared default models at each closed candle, their
+        # scoring once the label is known, and the retraining of models that are due.
+        Entry("ML live predictions", "ml.predictions.live", 60, expires_seconds=55),
+        Entry("ML score predictions", "ml.predictions.score", 300, expires_seconds=290),
+        Entry("ML scheduled retraining", "ml.training.scheduled", 3600, expires_seconds=3000),
     ]
 
 

@@ -172,6 +172,8 @@ CELERY_LONG_TASK_TIME_LIMIT = 3600
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_LONG_TASK_TIME_LIMIT + 600}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_DEFAULT_QUEUE = "default"
+# Training is long CPU work: its own queue, so price polls and ticks never wait behind it.
+CELERY_TASK_ROUTES = {"ml.training.run": {"queue": "ml"}}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = "UTC"
 CELERY_TASK_ALWAYS_EAGER = False
@@ -297,3 +299,17 @@ SLIPPAGE_MODE = env_str("SLIPPAGE_MODE", "book")
 SLIPPAGE_BPS = env_str("SLIPPAGE_BPS", "5")
 # The simulated funding rate charged every 8 h (00/08/16 UTC) per symbol (fraction).
 FUNDING_RATE = env_str("FUNDING_RATE", "0.0001")
+
+# --- machine learning ---------------------------------------------------------------
+# Trained model files (written only by our training; sha256-checked on every load).
+ML_ARTIFACT_DIR = Path(env_str("ML_ARTIFACT_DIR", str(VAR_DIR / "models")))
+# Validated candle uploads waiting for (or kept after) their retraining.
+ML_UPLOAD_DIR = Path(env_str("ML_UPLOAD_DIR", str(VAR_DIR / "uploads")))
+# Limits of an uploaded CSV of candles (upload_and_retrain and predict_batch).
+ML_UPLOAD_MAX_BYTES = env_int("ML_UPLOAD_MAX_BYTES", 20 * 1024 * 1024)
+ML_UPLOAD_MAX_ROWS = env_int("ML_UPLOAD_MAX_ROWS", 300_000)
+# The model `make run` trains first, on the shipped history, so predictions exist at once.
+ML_INITIAL_SYMBOL = env_str("ML_INITIAL_SYMBOL", "BTCUSDT")
+ML_INITIAL_TIMEFRAME = env_str("ML_INITIAL_TIMEFRAME", "1h")
+# Beat retrains every shared active model this often (hours; 0 turns it off).
+ML_RETRAIN_HOURS = env_float("ML_RETRAIN_HOURS", 24.0)

@@ -17,6 +17,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("trading.api.urls")),
     path("", include("trading.binance.urls")),
+    path("", include("ml.api.urls")),
     path("", include("dashboard.urls")),
 ]
 

@@ -4,11 +4,15 @@ from django.core.management.base import BaseCommand
 
 from cryptobot.demo import demo_user_ensure
 from cryptobot.schedule import beat_schedule_install
+from ml.services.training import training_bootstrap
 from trading.services.bootstrap import market_data_bootstrap
 
 
 class Command(BaseCommand):
-    help = "Install the beat schedule, the markets, the demo user and the first candles."
+    help = (
+        "Install the beat schedule, the markets, the demo user, the first candles and queue "
+        "the first model's training."
+    )
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--no-backfill", action="store_true", help="skip candle backfill")
@@ -20,3 +24,4 @@ class Command(BaseCommand):
         self.stdout.write(f"demo user {username}: {'created' if created else 'exists'}")
         for line in market_data_bootstrap(backfill=not no_backfill):
             self.stdout.write(line)
+        self.stdout.write(training_bootstrap())
