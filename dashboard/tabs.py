@@ -44,7 +44,25 @@ def tab_list() -> list[Tab]:
 
 
 register(Tab("dashboard", "Dashboard", "dashboard/tabs/dashboard.html", 10, "js/dashboard.js"))
+register(
+    Tab(
+        "ml_prediction",
+        "ML Prediction",
+        "dashboard/tabs/ml_prediction.html",
+        20,
+        "js/ml_prediction.js",
+    )
+)
 register(Tab("trade", "Open Trade", "dashboard/tabs/trade.html", 30, "js/trade.js"))
+register(
+    Tab(
+        "model_analytics",
+        "Model Analytics",
+        "dashboard/tabs/model_analytics.html",
+        40,
+        "js/model_analytics.js",
+    )
+)
 register(Tab("futures", "Futures", "dashboard/tabs/futures.html", 70, "js/futures.js"))
 register(
     Tab(

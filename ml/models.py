@@ -251,3 +251,122 @@ class Prediction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.symbol} {self.timeframe} {self.as_of:%Y-%m-%d %H:%M} {self.direction}"
+
+
+# --------------------------------------------------------------------------- hybrid learning
+
+
+class OnlineModel(models.Model):
+    """The online (river) model of one symbol and timeframe: its learner's whole state
+    (ml/online.py, pickled by our own code only) and the figures read without it."""
+
+    symbol = models.CharField(max_length=20)
+    timeframe = models.CharField(max_length=4)
+    algorithm = models.CharField(max_length=40)
+    config = models.JSONField(default=dict)
+    state = models.BinaryField(help_text="OnlineLearner.to_bytes(): never user input.")
+    stats = models.JSONField(default=dict, help_text="OnlineLearner.stats() at the last save.")
+    samples_seen = models.PositiveIntegerField(default=0)
+    last_candle = models.DateTimeField(null=True, blank=True)
+    paused = models.BooleanField(default=False)
+    drift_detections = models.PositiveIntegerField(default=0)
+    last_drift_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["symbol", "timeframe"], name="online_model_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"online {self.algorithm} {self.symbol} {self.timeframe} ({self.samples_seen})"
+
+
+class DataCollection(models.Model):
+    """Whether the candles, features and labels of a symbol are being gathered for the
+    online model (stopped: it neither learns nor predicts live)."""
+
+    symbol = models.CharField(max_length=20)
+    timeframe = models.CharField(max_length=4)
+    active = models.BooleanField(default=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    stopped_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["symbol", "timeframe"], name="data_collection_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"collect {self.symbol} {self.timeframe} ({'on' if self.active else 'off'})"
+
+
+class HybridSettings(models.Model):
+    """The hybrid's configuration (ml/hybrid.py HybridConfig as JSON) and what to do on
+    drift; one row, shared by every user (changed by staff)."""
+
+    config = models.JSONField(default=dict)
+    retrain_on_drift = models.BooleanField(default=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"hybrid settings ({self.updated_at:%Y-%m-%d %H:%M})"
+
+
+class HybridScore(models.Model):
+    """Both models' p(up) for one closed candle, then the realised label: the prequential
+    record the hybrid's weights and the performance history are computed from."""
+
+    symbol = models.CharField(max_length=20)
+    timeframe = models.CharField(max_length=4)
+    as_of = models.DateTimeField()
+    p_batch = models.FloatField(null=True, blank=True)
+    p_online = models.FloatField(null=True, blank=True)
+    batch_version = models.ForeignKey(
+        ModelVersion, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    label = models.PositiveSmallIntegerField(null=True, blank=True, help_text="0 down, 1 up")
+    close = models.FloatField()
+    scored_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["symbol", "timeframe", "as_of"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["symbol", "timeframe", "as_of"], name="hybrid_score_once_per_candle"
+            )
+        ]
+        indexes = [models.Index(fields=["symbol", "timeframe", "-as_of"])]
+
+    def __str__(self) -> str:
+        return f"{self.symbol} {self.timeframe} {self.as_of:%Y-%m-%d %H:%M} label {self.label}"
+
+
+class PerformanceSnapshot(models.Model):
+    """A periodic measure of one model's live (prequential) performance."""
+
+    class Kind(models.TextChoices):
+        BATCH = "batch"
+        ONLINE = "online"
+        HYBRID = "hybrid"
+
+    symbol = models.CharField(max_length=20)
+    timeframe = models.CharField(max_length=4)
+    model = models.CharField(max_length=10, choices=Kind.choices)
+    taken_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    samples = models.PositiveIntegerField()
+    accuracy = models.FloatField(null=True, blank=True)
+    log_loss = models.FloatField(null=True, blank=True)
+    pnl_pct = models.FloatField(null=True, blank=True)
+    weight = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-taken_at"]
+        indexes = [models.Index(fields=["symbol", "timeframe", "model", "-taken_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.model} {self.symbol} {self.timeframe} @ {self.taken_at:%Y-%m-%d %H:%M}"

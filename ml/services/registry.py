@@ -10,6 +10,7 @@ use, not only at start-up.
 from __future__ import annotations
 
 import os
+import secrets
 import threading
 from collections import OrderedDict
 from datetime import UTC, datetime
@@ -79,9 +80,9 @@ def version_record(*, run: TrainingRun, result: TrainingResult) -> ModelVersion:
     timeframe; two trainings finishing together retry on the unique number."""
     bundle = result.bundle
     data = result.data_range
-    path, digest = artifact_save(
-        bundle, Path(settings.ML_ARTIFACT_DIR), f"{run.symbol}-{run.timeframe}-run{run.pk}"
-    )
+    # named after the run plus a random part: unique across databases sharing the folder
+    stem = f"{run.symbol}-{run.timeframe}-run{run.pk}-{secrets.token_hex(4)}"
+    path, digest = artifact_save(bundle, Path(settings.ML_ARTIFACT_DIR), stem)
     for attempt in range(5):
         latest = ModelVersion.objects.filter(symbol=run.symbol, timeframe=run.timeframe).aggregate(
             n=Max("version")

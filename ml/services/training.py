@@ -28,6 +28,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from ml.models import ActiveModel, ModelEvent, ModelVersion, RunStatus, TrainingRun
+from ml.notify import ml_event
 from ml.services.events import model_event_log
 from ml.services.registry import model_activate, version_record
 from ml.training import ALGORITHMS, TrainConfig, TrainingError, config_check, train
@@ -322,6 +323,8 @@ def training_execute(
             owner=run.owner,
             run=run,
         )
+        kind = "upload_failed" if run.kind == TrainingRun.Kind.UPLOAD else "training_failed"
+        ml_event(run.owner_id, kind, {"run_id": run_id, "symbol": run.symbol, "error": reason})
         return RunStatus.FAILED
     summary = _summary(version)
     rows.update(
@@ -333,6 +336,11 @@ def training_execute(
         finished_at=timezone.now(),
     )
     model_event_log(message=summary, owner=run.owner, version=version, run=run)
+    ml_event(
+        run.owner_id,
+        "upload_done" if run.kind == TrainingRun.Kind.UPLOAD else "model_retrained",
+        {"run_id": run_id, "version_id": version.pk, "symbol": run.symbol, "summary": summary},
+    )
     if run.owner is None and _better_than_default(version):
         model_activate(user=None, version=version, shared=True)
     return RunStatus.DONE

@@ -6,9 +6,13 @@
 //   "price"        {ticker}      a newer price for one symbol (WebSocket or polling)
 //   "connection"   {state, text} the indicator changed
 //   "tabchange"    {key}         a tab became visible (charts resize on it)
+//   "modelchange"  {symbol, timeframe, versionId, source, reason}
+//                                a model version was activated ("activated") or trained
+//                                ("created"); emitted by whoever did it (the sidebar's model
+//                                selector, the ML Prediction tab) so the others refresh
 // The feed starts on DOMContentLoaded, after every tab module has attached its listeners.
 
-import { apiGet } from "./api.js";
+import { apiGet, apiPost } from "./api.js";
 import { toast } from "./toast.js";
 import { LiveSocket } from "./ws.js";
 
@@ -262,6 +266,128 @@ function initTabs() {
   if (stored) activate(stored);
 }
 
+// --- model selector --------------------------------------------------------------------
+// The sidebar symbol's 1h model versions, the one answering the user selected. Choosing one
+// activates it for this user only (POST /model/active_version); an older one is a rollback.
+
+const MODEL_TIMEFRAME = "1h";
+const ALGORITHM_SHORT = {
+  hist_gradient_boosting: "boosting",
+  logistic_regression: "logistic",
+  random_forest: "forest",
+};
+
+class ModelSelector {
+  constructor(select, status) {
+    this.select = select;
+    this.status = status;
+    this.seq = 0; // answers to an older load are dropped
+    this.activeId = null;
+  }
+
+  setStatus(text, kind = "info") {
+    this.status.textContent = text;
+    this.status.dataset.kind = kind;
+  }
+
+  option(text, value, attrs = {}) {
+    const node = document.createElement("option");
+    node.value = value;
+    node.textContent = text;
+    Object.entries(attrs).forEach(([k, v]) => node.setAttribute(k, v));
+    return node;
+  }
+
+  async load() {
+    const seq = ++this.seq;
+    const symbol = shell.symbol;
+    if (!symbol) {
+      this.select.replaceChildren(this.option("No symbol", ""));
+      this.select.disabled = true;
+      this.setStatus("");
+      return;
+    }
+    const query = `symbol=${encodeURIComponent(symbol)}&timeframe=${MODEL_TIMEFRAME}`;
+    try {
+      const [list, active] = await Promise.all([
+        apiGet(`/model/versions?${query}&page_size=100`),
+        apiGet(`/model/active_version?${query}`),
+      ]);
+      if (seq === this.seq) this.render(symbol, list.results, active);
+    } catch (error) {
+      if (seq !== this.seq) return;
+      this.select.disabled = true;
+      this.setStatus(`Models could not be loaded: ${error.message}`, "error");
+    }
+  }
+
+  render(symbol, versions, active) {
+    this.activeId = active.version ? active.version.id : null;
+    const options = versions.map((v) =>
+      this.option(
+        `v${v.version} · ${ALGORITHM_SHORT[v.algorithm] || v.algorithm} · ${v.shared ? "shared" : "yours"}`,
+        String(v.id),
+        { title: `${v.symbol} ${v.timeframe} v${v.version} (#${v.id}), ${v.algorithm}` },
+      ),
+    );
+    if (this.activeId === null) {
+      const none = versions.length ? "None active: choose one" : `No model for ${symbol}`;
+      options.unshift(this.option(none, "", { disabled: "" }));
+    }
+    this.select.replaceChildren(...options);
+    this.select.value = this.activeId === null ? "" : String(this.activeId);
+    this.select.disabled = !versions.length;
+    if (this.activeId === null) {
+      this.setStatus(versions.length ? "" : "Train one in the ML Prediction tab.");
+    } else {
+      const who = active.scope === "user" ? "your choice" : "the shared default";
+      this.setStatus(`v${active.version.version} answers you (${who}).`);
+    }
+  }
+
+  async choose(value) {
+    if (!value || Number(value) === this.activeId) return;
+    this.select.disabled = true;
+    this.setStatus("Activating…");
+    try {
+      const body = await apiPost("/model/active_version", { version_id: Number(value) });
+      this.activeId = body.version.id;
+      const name = `${body.symbol} ${body.timeframe} v${body.version.version}`;
+      this.setStatus(`v${body.version.version} is now active for you.`, "success");
+      toast(`Model ${name} is now active for you.`, { kind: "success" });
+      shell.emit("modelchange", {
+        symbol: body.symbol,
+        timeframe: body.timeframe,
+        versionId: body.version.id,
+        source: "sidebar",
+        reason: "activated",
+      });
+    } catch (error) {
+      this.select.value = this.activeId === null ? "" : String(this.activeId);
+      const text =
+        error.code === "model_artifact_invalid"
+          ? `That version's model file failed its integrity check: ${error.message}`
+          : `The model could not be activated: ${error.message}`;
+      this.setStatus(text, "error");
+      toast(text, { kind: "error" });
+    } finally {
+      this.select.disabled = false;
+    }
+  }
+}
+
+function initModelSelector() {
+  const select = document.getElementById("model-select");
+  if (!select) return;
+  const selector = new ModelSelector(select, document.getElementById("model-select-status"));
+  select.addEventListener("change", () => selector.choose(select.value));
+  shell.on("symbolchange", () => selector.load());
+  shell.on("modelchange", ({ source }) => {
+    if (source !== "sidebar") selector.load();
+  });
+  selector.load();
+}
+
 // --- sidebar controls ------------------------------------------------------------------
 
 function initSidebar(feed) {
@@ -282,5 +408,6 @@ initTabs();
 document.addEventListener("DOMContentLoaded", () => {
   const feed = new PriceFeed();
   initSidebar(feed);
+  initModelSelector();
   feed.start();
 });
