@@ -22,7 +22,7 @@ Conventions (documented because every library differs a little):
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -43,6 +43,29 @@ METRIC_NAMES = (
 )
 
 
+class TradeColumns(NamedTuple):
+    """What the metrics read of the trades, as arrays: entry and exit times (epoch ms) and
+    the net pnl (float) of each. A backtest that has them hands them over; otherwise
+    ``of`` reads them from the trade dicts."""
+
+    entry_ms: np.ndarray
+    exit_ms: np.ndarray
+    pnl: np.ndarray
+
+    @classmethod
+    def of(cls, trades: list[dict[str, Any]]) -> TradeColumns:
+        """The columns of BacktestResult.trades dicts (or dicts with ISO times only)."""
+        count = len(trades)
+        pnl = np.fromiter((float(t["pnl"]) for t in trades), np.float64, count)
+        try:
+            entries = np.fromiter((t["entry_time_ms"] for t in trades), np.int64, count)
+            exits = np.fromiter((t["exit_time_ms"] for t in trades), np.int64, count)
+        except (KeyError, TypeError):  # trades from elsewhere: ISO strings only
+            entries = np.array([_ms(t, "entry") for t in trades], dtype=np.int64)
+            exits = np.array([_ms(t, "exit") for t in trades], dtype=np.int64)
+        return cls(entries, exits, pnl)
+
+
 def _clean(value: float | None) -> float | None:
     if value is None:
         return None
@@ -51,17 +74,21 @@ def _clean(value: float | None) -> float | None:
 
 
 def backtest_metrics(
-    equity: pd.Series,
+    equity: pd.Series | np.ndarray,
     trades: list[dict[str, Any]],
     *,
     candles: pd.DataFrame,
     periods_per_year: float,
+    columns: TradeColumns | None = None,
+    time_ms: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """The metrics of one backtest (see the module docstring for each definition).
 
     ``trades`` are BacktestResult.trades dicts (pnl may be a Decimal or a string);
     ``candles`` is the candle frame the backtest ran on. Every value is a float (trades an
     int) or None when it is undefined (no trades, no losses, a flat equity...).
+    ``columns`` (the trades' TradeColumns) and ``time_ms`` (the candles' open times in
+    epoch ms) spare reading them again when the caller has them.
     """
     values = np.asarray(equity, dtype=np.float64)
     out: dict[str, Any] = dict.fromkeys(METRIC_NAMES)
@@ -76,8 +103,11 @@ def backtest_metrics(
         out["cagr_pct"] = _clean(((end / start) ** (1.0 / years) - 1.0) * 100.0)
     if len(values) > 1:
         with np.errstate(divide="ignore", invalid="ignore"):
-            returns = values[1:] / values[:-1] - 1.0
-        returns = returns[np.isfinite(returns)]
+            returns = values[1:] / values[:-1]
+        returns -= 1.0
+        finite = np.isfinite(returns)
+        if not finite.all():
+            returns = returns[finite]
         if len(returns) > 1:
             mean = returns.mean()
             std = returns.std(ddof=1)
@@ -87,23 +117,31 @@ def backtest_metrics(
             if downside > 0:
                 out["sortino"] = _clean(mean / downside * math.sqrt(periods_per_year))
     peaks = np.maximum.accumulate(values)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        drawdowns = np.where(peaks > 0, values / peaks - 1.0, 0.0)
-    max_dd = float(drawdowns.min()) * 100.0
+    if start > 0:  # every peak is positive; x - 1 rounds monotonically: min(x) - 1
+        max_dd = (float((values / peaks).min()) - 1.0) * 100.0
+    else:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            drawdowns = np.where(peaks > 0, values / peaks - 1.0, 0.0)
+        max_dd = float(drawdowns.min()) * 100.0
     out["max_drawdown_pct"] = _clean(max_dd)
     if out["cagr_pct"] is not None and max_dd < 0:
         out["calmar"] = _clean(out["cagr_pct"] / abs(max_dd))
 
     if trades:
-        pnls = np.array([float(t["pnl"]) for t in trades])
+        if columns is None:
+            columns = TradeColumns.of(trades)
+        pnls = columns.pnl
         wins, losses = pnls[pnls > 0], pnls[pnls <= 0]
         out["win_rate_pct"] = _clean(len(wins) / len(pnls) * 100.0)
         gross_loss = -losses.sum()
         if gross_loss > 0:
             out["profit_factor"] = _clean(wins.sum() / gross_loss)
         out["expectancy"] = _clean(pnls.mean())
-    out["exposure_pct"] = _clean(_exposure(trades, candles.index) * 100.0) if len(candles) else None
     if len(candles):
+        if time_ms is None:
+            time_ms = _index_ms(candles.index)
+        held = _exposure(columns, time_ms) if trades and columns is not None else 0.0
+        out["exposure_pct"] = _clean(held * 100.0)
         first_open = float(candles["open"].iloc[0])
         if first_open > 0:
             out["buy_and_hold_return_pct"] = _clean(
@@ -112,26 +150,25 @@ def backtest_metrics(
     return out
 
 
-def _exposure(trades: list[dict[str, Any]], index: pd.Index) -> float:
-    if not trades or len(index) == 0:
-        return 0.0
+def _index_ms(index: pd.Index) -> np.ndarray:
     if isinstance(index, pd.DatetimeIndex):
-        times = index.as_unit("ns").asi8 // 1_000_000
-    else:
-        times = np.asarray(index, dtype=np.int64)
-    try:
-        entries = np.fromiter((t["entry_time_ms"] for t in trades), np.int64, len(trades))
-        exits = np.fromiter((t["exit_time_ms"] for t in trades), np.int64, len(trades))
-    except (KeyError, TypeError):  # trades from elsewhere: ISO strings only
-        entries = np.array([_ms(t, "entry") for t in trades], dtype=np.int64)
-        exits = np.array([_ms(t, "exit") for t in trades], dtype=np.int64)
-    first = np.searchsorted(times, entries, side="left")
-    last = np.maximum(np.searchsorted(times, exits, side="left"), first + 1)
-    size = len(times) + 1
-    held = np.bincount(first, minlength=size) - np.bincount(
-        np.minimum(last, len(times)), minlength=size
+        return index.as_unit("ns").asi8 // 1_000_000
+    return np.asarray(index, dtype=np.int64)
+
+
+def _exposure(columns: TradeColumns, times: np.ndarray) -> float:
+    """The share of candles held (see the module docstring)."""
+    if len(columns.entry_ms) == 0 or len(times) == 0:
+        return 0.0
+    n = len(times)
+    first = np.searchsorted(times, columns.entry_ms, side="left")
+    last = np.minimum(
+        np.maximum(np.searchsorted(times, columns.exit_ms, side="left"), first + 1), n
     )
-    return np.count_nonzero(np.cumsum(held[:-1])) / len(times)
+    if np.all(first[1:] >= last[:-1]):  # one trade after another: the spans do not overlap
+        return int((last - first).sum()) / n
+    held = np.bincount(first, minlength=n + 1) - np.bincount(last, minlength=n + 1)
+    return np.count_nonzero(np.cumsum(held[:-1])) / n
 
 
 def _ms(trade: dict[str, Any], which: str) -> int:

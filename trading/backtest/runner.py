@@ -66,8 +66,8 @@ import pandas as pd
 
 from trading import engine as core
 from trading.backtest import signal_only
-from trading.backtest.metrics import backtest_metrics
-from trading.strategies.frames import candles_time_ms
+from trading.backtest.metrics import TradeColumns, backtest_metrics
+from trading.strategies.frames import candles_time_ms, iso_seconds
 
 USDT = "USDT"
 ZERO = Decimal(0)
@@ -185,7 +185,9 @@ def periods_per_year(time_ms: np.ndarray) -> float:
     """Candles per year from the median spacing of the open times (1m: 525,600)."""
     if len(time_ms) < 2:
         return 365.0
-    step = float(np.median(np.diff(time_ms)))
+    steps = np.diff(time_ms)
+    regular = bool((steps == steps[0]).all())  # the median of equal steps is the step
+    step = float(steps[0]) if regular else float(np.median(steps))
     return YEAR_MS / step if step > 0 else 365.0
 
 
@@ -251,6 +253,9 @@ class _Shell:
         start_ms = int(self.time[0]) if n else 0
         self.engine.deposit(self.state, USDT, Decimal(config.initial_balance), start_ms)
         self.trades: list[dict[str, Any]] = []
+        # the trades' times and pnl as arrays, when the path that made them has them;
+        # result() reads them from the dicts otherwise
+        self.trade_columns: TradeColumns | None = None
         self.rejected: list[dict[str, Any]] = []
         self.trade: core.Trade | None = None
         # equity segments: from bar seg_start[k] on, equity = B + q * (close - E)
@@ -643,29 +648,34 @@ class _Shell:
         )
 
     def fill_equity(self, segments: tuple[np.ndarray, ...] | None = None) -> None:
+        """equity = B + q * (close - E) at every candle, each segment's B, q, E repeated
+        over its candles (computed in place: the same operations, fewer arrays)."""
         starts, b, q, e = segments if segments is not None else self.segments()
         counts = np.diff(starts, append=self.n)
-        self.equity = np.repeat(b, counts) + np.repeat(q, counts) * (
-            self.close - np.repeat(e, counts)
-        )
+        equity = np.repeat(e, counts)
+        np.subtract(self.close, equity, out=equity)
+        equity *= np.repeat(q, counts)
+        equity += np.repeat(b, counts)
+        self.equity = equity
 
     # ------------------------------------------------------------------ result
 
     def result(self) -> BacktestResult:
         assert self.equity is not None
-        if self.trades:
-            stamps = np.array(
-                [[t["entry_time_ms"], t["exit_time_ms"]] for t in self.trades], dtype=np.int64
-            )
-            iso = np.datetime_as_string(stamps.astype("datetime64[ms]"), unit="s", timezone="UTC")
-            for trade, (entry, leave) in zip(self.trades, iso.tolist(), strict=True):
-                trade["entry_time"], trade["exit_time"] = entry, leave
-        equity = pd.Series(self.equity, index=self.candles.index)
+        columns = self.trade_columns
+        if columns is None:
+            columns = TradeColumns.of(self.trades)
+        # entry, exit, entry, exit...: a reversal's exit and next entry share one string
+        iso = iso_seconds(np.column_stack([columns.entry_ms, columns.exit_ms]).ravel())
+        for trade, entry, leave in zip(self.trades, iso[0::2], iso[1::2], strict=True):
+            trade["entry_time"], trade["exit_time"] = entry, leave
         metrics = backtest_metrics(
-            equity,
+            self.equity,
             self.trades,
             candles=self.candles,
             periods_per_year=periods_per_year(self.time),
+            columns=columns,
+            time_ms=self.time,
         )
         metrics["rejected_entries"] = len(self.rejected)
         return BacktestResult(
@@ -692,7 +702,7 @@ def downsample(
         picks = np.arange(n)
     else:
         picks = np.unique(np.linspace(0, n - 1, limit).round().astype(np.int64))
-    return [(int(time_ms[k]), float(equity[k])) for k in picks]
+    return list(zip(time_ms[picks].tolist(), equity[picks].tolist(), strict=True))
 
 
 __all__ = [

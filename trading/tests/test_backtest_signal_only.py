@@ -18,8 +18,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from trading import engine as core
-from trading.backtest import BacktestConfig, run_backtest, run_backtest_reference
-from trading.strategies.frames import shipped_candles
+from trading.backtest import BacktestConfig, run_backtest, run_backtest_reference, signal_only
+from trading.backtest.metrics import TradeColumns, _exposure
+from trading.strategies.frames import iso_seconds, shipped_candles
 
 SYMBOL = "BTCUSDT"
 DAY_MS = 24 * 3600 * 1000
@@ -106,6 +107,27 @@ def test_signal_only_equals_the_engine_candle_by_candle(hours, days, config, see
     _same(fast, slow)
 
 
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    config=configs,
+    seed=st.integers(0, 10_000),
+    density=st.sampled_from([0.02, 0.1, 0.5]),
+    factor=st.sampled_from([1.000000123456789, 1 / 3, 0.0001234567]),
+)
+def test_prices_off_the_cent_grid_equal_the_engine(hours, config, seed, density, factor):
+    """Prices of up to 17 digits (the fast path rounds them as the engine does instead of
+    taking the cent grid's shortcuts), some below a dollar."""
+    candles = hours.iloc[-300:].copy()
+    prices = ["open", "high", "low", "close"]
+    candles[prices] = candles[prices].to_numpy() * factor
+    signals = _random_signals(candles, seed, density)
+    fast = run_backtest(candles, signals, config, engine=_engine())
+    slow = run_backtest_reference(candles, signals, config, engine=_engine())
+    _same(fast, slow)
+
+
 def test_a_sweep_sized_run_takes_the_fast_path_and_pays_funding(hours):
     signals = _random_signals(hours, 7, 0.05)
     config = BacktestConfig(SYMBOL, leverage=2, funding_rate=D("0.001"))
@@ -160,3 +182,64 @@ def test_a_signal_stop_column_takes_the_engine_path(hours):
     signals.loc[signals.index[10], "stop_loss"] = 1.0
     result = run_backtest(hours, signals, BacktestConfig(SYMBOL), engine=_engine())
     assert result.path == "events"
+
+
+def test_a_quote_too_long_to_be_exact_goes_to_the_engine(hours):
+    """Prices of 17 significant digits and quantities of 13 make products of 30 digits:
+    the path takes fills' quotes as exact, so it hands such a backtest to the engine."""
+    candles = hours.iloc[-120:].copy()
+    prices = ["open", "high", "low", "close"]
+    candles[prices] = candles[prices].to_numpy() * 1.000000123456789
+    signals = _random_signals(candles, 13, 0.1)
+    config = BacktestConfig(SYMBOL, initial_balance=D("3000000000000"), fee_rate=D("0"))
+    fast = run_backtest(candles, signals, config, engine=_engine())
+    assert fast.path == "events"
+    _same(fast, run_backtest_reference(candles, signals, config, engine=_engine()))
+
+
+cent_prices = st.integers(1, 2**41 * 100).map(lambda cents: cents / 100.0)
+
+
+@settings(max_examples=300, deadline=None)
+@given(values=st.lists(st.floats(allow_nan=False, allow_infinity=False) | cent_prices))
+def test_decimal_prices_are_the_engines(values):
+    """signal_only.decimals makes a cent-grid price without repr: the same Decimal, digits
+    and exponent, as Decimal(repr(x)) (the runner's snapshot price)."""
+    made = signal_only.decimals(np.array(values, dtype=np.float64))
+    assert [d.as_tuple() for d in made] == [D(repr(float(x))).as_tuple() for x in values]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    stamps=st.lists(
+        st.integers(-(10**13), 300_000_000_000_000)
+        | st.integers(1_700_000_000_000, 1_700_000_000_000 + 40 * DAY_MS),
+        max_size=60,
+    ),
+    repeats=st.integers(1, 3),
+)
+def test_iso_seconds_are_numpys(stamps, repeats):
+    ms = np.repeat(np.array(stamps, dtype=np.int64), repeats)
+    expected = np.datetime_as_string(ms.astype("datetime64[ms]"), unit="s", timezone="UTC")
+    assert iso_seconds(ms) == expected.tolist()
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    spans=st.lists(st.tuples(st.integers(-3, 30), st.integers(0, 12)), max_size=12),
+    sort=st.booleans(),
+)
+def test_exposure_counts_each_held_candle_once(spans, sort):
+    """Trades one after another take a shortcut (the sum of their spans); overlapping or
+    unordered ones are counted candle by candle. Both count what the definition says."""
+    times = np.arange(20, dtype=np.int64) * 60_000
+    pairs = sorted(spans) if sort else spans
+    entries = np.array([start * 60_000 for start, _ in pairs], dtype=np.int64)
+    exits = np.array([(start + length) * 60_000 for start, length in pairs], dtype=np.int64)
+    held = set()
+    for entry, leave in zip(entries, exits, strict=True):
+        first = int(np.searchsorted(times, entry))
+        last = max(int(np.searchsorted(times, leave)), first + 1)
+        held.update(range(first, min(last, len(times))))
+    columns = TradeColumns(entries, exits, np.zeros(len(pairs)))
+    assert _exposure(columns, times) == len(held) / len(times)
