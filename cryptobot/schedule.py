@@ -43,6 +43,15 @@ def beat_entries() -> list[Entry]:
         Entry("ML live predictions", "ml.predictions.live", 60, expires_seconds=55),
         Entry("ML score predictions", "ml.predictions.score", 300, expires_seconds=290),
         Entry("ML scheduled retraining", "ml.training.scheduled", 3600, expires_seconds=3000),
+        # Hybrid learning: the online models learn from each closed candle (at replay speed
+        # candles close faster) and the three models' live performance is snapshotted.
+        Entry(
+            "ML online learning",
+            "ml.online.learn",
+            max(5.0, min(60.0, 600 / settings.REPLAY_SPEED)),
+            expires_seconds=55,
+        ),
+        Entry("ML performance snapshot", "ml.performance.snapshot", 900, expires_seconds=850),
     ]
 
 

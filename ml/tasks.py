@@ -7,6 +7,7 @@ from __future__ import annotations
 from celery import shared_task
 from django.conf import settings
 
+from ml.services.hybrid import online_learn_all, performance_snapshot
 from ml.services.predictions import predictions_live, predictions_score
 from ml.services.training import training_execute, training_scheduled
 
@@ -38,3 +39,17 @@ def predictions_live_task() -> int:
 def predictions_score_task() -> int:
     """Score stored predictions whose label is now known (beat)."""
     return predictions_score()
+
+
+@shared_task(name="ml.online.learn", ignore_result=True, soft_time_limit=240, time_limit=300)
+def online_learn_task() -> dict:
+    """Feed every collected symbol's online model its newly closed candles (beat)."""
+    return online_learn_all()
+
+
+@shared_task(
+    name="ml.performance.snapshot", ignore_result=True, soft_time_limit=120, time_limit=150
+)
+def performance_snapshot_task() -> int:
+    """Snapshot batch, online and hybrid live performance (beat)."""
+    return performance_snapshot()

@@ -19,6 +19,12 @@ class SymbolQuerySerializer(InputSerializer):
     timeframe = serializers.ChoiceField(choices=list(TIMEFRAMES), default="1h")
 
 
+class PredictQuerySerializer(SymbolQuerySerializer):
+    """GET /ml/predict: the batch model's prediction, or the hybrid's (model=hybrid)."""
+
+    model = serializers.ChoiceField(choices=["batch", "hybrid"], default="batch")
+
+
 class VersionQuerySerializer(SymbolQuerySerializer):
     """?version_id= or ?symbol=&timeframe= (the active version)."""
 
@@ -83,3 +89,29 @@ class PredictBatchSerializer(InputSerializer):
 
 class EventQuerySerializer(InputSerializer):
     level = serializers.ChoiceField(choices=ModelEvent.Level.values, required=False)
+
+
+class SeriesSerializer(InputSerializer):
+    """POST bodies naming one series: symbol (default the initial model's) and timeframe."""
+
+    symbol = serializers.CharField(max_length=30, required=False)
+    timeframe = serializers.ChoiceField(choices=list(TIMEFRAMES), default="1h")
+
+
+class OnlineResetSerializer(SeriesSerializer):
+    """POST /ml/online/reset: start over, optionally with another algorithm or settings."""
+
+    algorithm = serializers.CharField(max_length=40, required=False)
+    learning_rate = serializers.FloatField(required=False)
+    l2 = serializers.FloatField(required=False)
+    horizon = serializers.IntegerField(required=False)
+    threshold = serializers.FloatField(required=False)
+    drift_delta = serializers.FloatField(required=False)
+    window = serializers.IntegerField(required=False)
+
+
+class PerformanceQuerySerializer(SymbolQuerySerializer):
+    """GET /ml/performance/history."""
+
+    model = serializers.ChoiceField(choices=["batch", "online", "hybrid"], required=False)
+    since = serializers.CharField(required=False, help_text="epoch ms or ISO-8601")

@@ -2,6 +2,7 @@
 
 from django.urls import path
 
+from ml.api import hybrid_views as h
 from ml.api import views as v
 
 urlpatterns = [
@@ -24,4 +25,27 @@ urlpatterns = [
     path("ml/predict", v.PredictApi.as_view(), name="ml-predict"),
     path("ml/retrain", v.RetrainApi.as_view(), name="ml-retrain"),
     path("ml/training/<int:run_id>", v.TrainingRunApi.as_view(), name="ml-training-run"),
+    path("ml/hybrid/status", h.HybridStatusApi.as_view(), name="ml-hybrid-status"),
+    path("ml/hybrid/predict", h.HybridPredictApi.as_view(), name="ml-hybrid-predict"),
+    path("ml/hybrid/config", h.HybridConfigApi.as_view(), name="ml-hybrid-config"),
+    path("ml/online/stats", h.OnlineStatsApi.as_view(), name="ml-online-stats"),
+    path("ml/online/reset", h.OnlineResetApi.as_view(), name="ml-online-reset"),
+    path("ml/online/pause", h.OnlinePauseApi.as_view(), name="ml-online-pause"),
+    path("ml/online/resume", h.OnlineResumeApi.as_view(), name="ml-online-resume"),
+    path(
+        "ml/data_collection/stats",
+        h.DataCollectionStatsApi.as_view(),
+        name="ml-collection-stats",
+    ),
+    path(
+        "ml/data_collection/start",
+        h.DataCollectionStartApi.as_view(),
+        name="ml-collection-start",
+    ),
+    path("ml/data_collection/stop", h.DataCollectionStopApi.as_view(), name="ml-collection-stop"),
+    path(
+        "ml/performance/history",
+        h.PerformanceHistoryApi.as_view(),
+        name="ml-performance-history",
+    ),
 ]

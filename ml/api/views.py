@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 from cryptobot.api.serializers import validated
 from ml import selectors as reads
 from ml.api import serializers as s
-from ml.services import predictions, registry, training, uploads
+from ml.services import hybrid, predictions, registry, training, uploads
 
 _any = OpenApiResponse(description="See docs/API.md, sections Models and ML.")
 
@@ -89,11 +89,17 @@ class ActiveVersionApi(APIView):
 
 
 class PredictApi(APIView):
-    """The active model's prediction for the last closed candle of ?symbol=&timeframe=."""
+    """The active model's prediction for the last closed candle of ?symbol=&timeframe=
+    (``model=hybrid``: the blend of the batch and online models)."""
 
-    @extend_schema(parameters=[s.SymbolQuerySerializer], responses=_any)
+    @extend_schema(parameters=[s.PredictQuerySerializer], responses=_any)
     def get(self, request: Request) -> Response:
-        symbol, timeframe = _symbol_timeframe(request)
+        query = validated(s.PredictQuerySerializer, request.query_params).validated_data
+        symbol, timeframe = training.symbol_timeframe(query, default_symbol=True)
+        if query["model"] == "hybrid":
+            return Response(
+                hybrid.hybrid_predict(user=request.user, symbol=symbol, timeframe=timeframe)
+            )
         return Response(
             predictions.prediction_make(user=request.user, symbol=symbol, timeframe=timeframe)
         )

@@ -6,96 +6,179 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('ml', '0001_initial'),
+        ("ml", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='DataCollection',
+            name="DataCollection",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('symbol', models.CharField(max_length=20)),
-                ('timeframe', models.CharField(max_length=4)),
-                ('active', models.BooleanField(default=True)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('stopped_at', models.DateTimeField(blank=True, null=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("symbol", models.CharField(max_length=20)),
+                ("timeframe", models.CharField(max_length=4)),
+                ("active", models.BooleanField(default=True)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("stopped_at", models.DateTimeField(blank=True, null=True)),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('symbol', 'timeframe'), name='data_collection_unique')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("symbol", "timeframe"), name="data_collection_unique"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='HybridSettings',
+            name="HybridSettings",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('config', models.JSONField(default=dict)),
-                ('retrain_on_drift', models.BooleanField(default=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('updated_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("config", models.JSONField(default=dict)),
+                ("retrain_on_drift", models.BooleanField(default=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "updated_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='OnlineModel',
+            name="OnlineModel",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('symbol', models.CharField(max_length=20)),
-                ('timeframe', models.CharField(max_length=4)),
-                ('algorithm', models.CharField(max_length=40)),
-                ('config', models.JSONField(default=dict)),
-                ('state', models.BinaryField(help_text='OnlineLearner.to_bytes(): never user input.')),
-                ('stats', models.JSONField(default=dict, help_text='OnlineLearner.stats() at the last save.')),
-                ('samples_seen', models.PositiveIntegerField(default=0)),
-                ('last_candle', models.DateTimeField(blank=True, null=True)),
-                ('paused', models.BooleanField(default=False)),
-                ('drift_detections', models.PositiveIntegerField(default=0)),
-                ('last_drift_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("symbol", models.CharField(max_length=20)),
+                ("timeframe", models.CharField(max_length=4)),
+                ("algorithm", models.CharField(max_length=40)),
+                ("config", models.JSONField(default=dict)),
+                (
+                    "state",
+                    models.BinaryField(help_text="OnlineLearner.to_bytes(): never user input."),
+                ),
+                (
+                    "stats",
+                    models.JSONField(
+                        default=dict, help_text="OnlineLearner.stats() at the last save."
+                    ),
+                ),
+                ("samples_seen", models.PositiveIntegerField(default=0)),
+                ("last_candle", models.DateTimeField(blank=True, null=True)),
+                ("paused", models.BooleanField(default=False)),
+                ("drift_detections", models.PositiveIntegerField(default=0)),
+                ("last_drift_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('symbol', 'timeframe'), name='online_model_unique')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("symbol", "timeframe"), name="online_model_unique"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='PerformanceSnapshot',
+            name="PerformanceSnapshot",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('symbol', models.CharField(max_length=20)),
-                ('timeframe', models.CharField(max_length=4)),
-                ('model', models.CharField(choices=[('batch', 'Batch'), ('online', 'Online'), ('hybrid', 'Hybrid')], max_length=10)),
-                ('taken_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('samples', models.PositiveIntegerField()),
-                ('accuracy', models.FloatField(blank=True, null=True)),
-                ('log_loss', models.FloatField(blank=True, null=True)),
-                ('pnl_pct', models.FloatField(blank=True, null=True)),
-                ('weight', models.FloatField(blank=True, null=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("symbol", models.CharField(max_length=20)),
+                ("timeframe", models.CharField(max_length=4)),
+                (
+                    "model",
+                    models.CharField(
+                        choices=[("batch", "Batch"), ("online", "Online"), ("hybrid", "Hybrid")],
+                        max_length=10,
+                    ),
+                ),
+                ("taken_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("samples", models.PositiveIntegerField()),
+                ("accuracy", models.FloatField(blank=True, null=True)),
+                ("log_loss", models.FloatField(blank=True, null=True)),
+                ("pnl_pct", models.FloatField(blank=True, null=True)),
+                ("weight", models.FloatField(blank=True, null=True)),
             ],
             options={
-                'ordering': ['-taken_at'],
-                'indexes': [models.Index(fields=['symbol', 'timeframe', 'model', '-taken_at'], name='ml_performa_symbol_92de04_idx')],
+                "ordering": ["-taken_at"],
+                "indexes": [
+                    models.Index(
+                        fields=["symbol", "timeframe", "model", "-taken_at"],
+                        name="ml_performa_symbol_92de04_idx",
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='HybridScore',
+            name="HybridScore",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('symbol', models.CharField(max_length=20)),
-                ('timeframe', models.CharField(max_length=4)),
-                ('as_of', models.DateTimeField()),
-                ('p_batch', models.FloatField(blank=True, null=True)),
-                ('p_online', models.FloatField(blank=True, null=True)),
-                ('label', models.PositiveSmallIntegerField(blank=True, help_text='0 down, 1 up', null=True)),
-                ('close', models.FloatField()),
-                ('scored_at', models.DateTimeField(blank=True, null=True)),
-                ('batch_version', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='ml.modelversion')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("symbol", models.CharField(max_length=20)),
+                ("timeframe", models.CharField(max_length=4)),
+                ("as_of", models.DateTimeField()),
+                ("p_batch", models.FloatField(blank=True, null=True)),
+                ("p_online", models.FloatField(blank=True, null=True)),
+                (
+                    "label",
+                    models.PositiveSmallIntegerField(
+                        blank=True, help_text="0 down, 1 up", null=True
+                    ),
+                ),
+                ("close", models.FloatField()),
+                ("scored_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "batch_version",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="ml.modelversion",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['symbol', 'timeframe', 'as_of'],
-                'indexes': [models.Index(fields=['symbol', 'timeframe', '-as_of'], name='ml_hybridsc_symbol_a9bebf_idx')],
-                'constraints': [models.UniqueConstraint(fields=('symbol', 'timeframe', 'as_of'), name='hybrid_score_once_per_candle')],
+                "ordering": ["symbol", "timeframe", "as_of"],
+                "indexes": [
+                    models.Index(
+                        fields=["symbol", "timeframe", "-as_of"],
+                        name="ml_hybridsc_symbol_a9bebf_idx",
+                    )
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("symbol", "timeframe", "as_of"), name="hybrid_score_once_per_candle"
+                    )
+                ],
             },
         ),
     ]

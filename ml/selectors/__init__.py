@@ -17,6 +17,9 @@ from ml.errors import NoActiveModel
 from ml.models import ActiveModel, ModelEvent, ModelVersion, Prediction, TrainingRun, Upload
 
 CALIBRATION_BINS = 10
+# A version's large JSON columns, left out where only its identity and artifact are needed
+# (the prediction path reads the active version on every request).
+HEAVY_FIELDS = ("metrics", "baselines", "folds", "feature_importance", "backtest", "features")
 
 
 def _visible(user: AbstractBaseUser | None) -> Q:
@@ -51,8 +54,10 @@ def active_for(
     *, user: AbstractBaseUser | None, symbol: str, timeframe: str
 ) -> tuple[ActiveModel | None, ActiveModel | None]:
     """(``user``'s own choice, the shared default) for a symbol and timeframe."""
-    rows = ActiveModel.objects.filter(symbol=symbol, timeframe=timeframe).select_related(
-        "version", "previous"
+    rows = (
+        ActiveModel.objects.filter(symbol=symbol, timeframe=timeframe)
+        .select_related("version")
+        .defer(*(f"version__{name}" for name in HEAVY_FIELDS))
     )
     own = shared = None
     for row in rows.filter(_visible(user)):
@@ -122,7 +127,9 @@ def active_dict(*, user: AbstractBaseUser, symbol: str, timeframe: str) -> dict[
         "symbol": symbol,
         "timeframe": timeframe,
         "scope": "user" if own else ("shared" if shared else None),
-        "version": version_dict(chosen.version) if chosen else None,
+        "version": (
+            version_dict(ModelVersion.objects.get(pk=chosen.version_id)) if chosen else None
+        ),
         "previous_version_id": chosen.previous_id if chosen else None,
         "activated_at": _iso(chosen.activated_at) if chosen else None,
         "shared_default_id": shared.version_id if shared else None,
@@ -228,7 +235,8 @@ def analytics(*, user: AbstractBaseUser, symbol: str, timeframe: str) -> dict[st
     scored predictions: accuracy per day, confusion matrix and calibration of the active
     version, and a per-version comparison (live beside out-of-sample)."""
     try:
-        active, scope = version_effective(user=user, symbol=symbol, timeframe=timeframe)
+        light, scope = version_effective(user=user, symbol=symbol, timeframe=timeframe)
+        active = ModelVersion.objects.get(pk=light.pk)
     except NoActiveModel:
         active, scope = None, None
     versions = list(version_list(user=user, symbol=symbol, timeframe=timeframe))

@@ -35,7 +35,7 @@ from ml.training import ALGORITHMS, TrainConfig, TrainingError, config_check, tr
 from trading.errors import InvalidParameter, UnknownSymbol
 from trading.exchange.base import TIMEFRAMES, Bar
 from trading.models import Candle
-from trading.services.markets import symbol_get
+from trading.services.markets import symbol_resolve
 from trading.strategies.frames import (
     candles_frame,
     candles_read,
@@ -109,7 +109,7 @@ def symbol_timeframe(data: Mapping[str, Any], *, default_symbol: bool = False) -
     if not raw:
         raise InvalidParameter("symbol", "give a symbol, e.g. BTCUSDT.")
     try:
-        symbol = symbol_get(str(raw)).symbol
+        symbol = symbol_resolve(str(raw))
     except UnknownSymbol as exc:
         raise InvalidParameter("symbol", exc.message) from exc
     timeframe = str(data.get("timeframe") or "1h")

@@ -17,7 +17,7 @@ from ml.services.registry import model_activate, version_record
 from ml.training import TrainConfig, TrainingResult, train
 from trading.models import Candle, Symbol
 from trading.services.exchange import exchange_now_ms
-from trading.strategies.frames import candles_time_ms, shipped_candles
+from trading.strategies.frames import candles_time_ms, frame_of, shipped_candles
 
 HOUR = 3_600_000
 SMALL = TrainConfig(folds=2, params={"max_iter": 40}, importance_repeats=2)
@@ -101,3 +101,50 @@ def stored_hours(markets, frozen_replay, hours) -> pd.DataFrame:
         for t, row in zip(times, tail.itertuples(), strict=True)
     )
     return tail.set_axis(pd.to_datetime(times, unit="ms", utc=True).rename("open_time"))
+
+
+def store_candles(frame: pd.DataFrame, symbol: str = "BTCUSDT") -> None:
+    row = Symbol.objects.get(symbol=symbol)
+    Candle.objects.bulk_create(
+        Candle(
+            symbol=row,
+            timeframe="1h",
+            open_time=t.to_pydatetime(),
+            open=c.open,
+            high=c.high,
+            low=c.low,
+            close=c.close,
+            volume=c.volume,
+        )
+        for t, c in zip(frame.index, frame.itertuples(), strict=True)
+    )
+
+
+def replay_frame(hours: pd.DataFrame, count: int) -> pd.DataFrame:
+    """``count`` real hours re-timed so that the last one is the market's newest closed
+    candle plus one still forming (the replay clock is frozen)."""
+    tail = hours.iloc[-count:]
+    last_closed = (exchange_now_ms() // HOUR) * HOUR - HOUR
+    times = last_closed - (count - 2 - np.arange(count)) * HOUR
+    return tail.set_axis(pd.to_datetime(times, unit="ms", utc=True).rename("open_time"))
+
+
+def volume_regimes(n: int, flip: int, seed: int) -> pd.DataFrame:
+    """Hourly candles where a busy hour (high volume) is followed by a rise of ~0.2 % and
+    a quiet one by a fall, until candle ``flip`` from which the relation is reversed.
+
+    Volume is independent from hour to hour, so past returns tell nothing about the next
+    one: only the volume feature predicts, and after the flip it predicts the opposite.
+    """
+    rng = np.random.default_rng(seed)
+    times = 1_704_067_200_000 + np.arange(n) * HOUR
+    busy = rng.random(n) < 0.5
+    volume = np.exp(3.0 + busy + rng.normal(0.0, 0.1, n))
+    direction = np.where(busy, 1.0, -1.0)
+    direction[flip:] *= -1.0
+    returns = np.r_[0.0, 0.002 * direction[:-1]] + rng.normal(0.0, 0.001, n)
+    close = 100.0 * np.exp(np.cumsum(returns))
+    open_ = np.r_[100.0, close[:-1]]
+    wick = np.abs(rng.normal(0.0, 0.001, n))
+    high, low = np.maximum(open_, close) * (1 + wick), np.minimum(open_, close) * (1 - wick)
+    return frame_of(times, np.column_stack([open_, high, low, close, volume]))

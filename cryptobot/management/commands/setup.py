@@ -4,6 +4,7 @@ from django.core.management.base import BaseCommand
 
 from cryptobot.demo import demo_user_ensure
 from cryptobot.schedule import beat_schedule_install
+from ml.services.hybrid import hybrid_bootstrap
 from ml.services.training import training_bootstrap
 from trading.services.bootstrap import market_data_bootstrap
 
@@ -25,3 +26,4 @@ class Command(BaseCommand):
         for line in market_data_bootstrap(backfill=not no_backfill):
             self.stdout.write(line)
         self.stdout.write(training_bootstrap())
+        self.stdout.write(hybrid_bootstrap())
