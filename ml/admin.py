@@ -8,7 +8,20 @@ from django.contrib import admin, messages
 from django.http import HttpRequest
 
 from cryptobot.api.errors import ApiError
-from ml.models import ActiveModel, ModelEvent, ModelVersion, Prediction, TrainingRun, Upload
+from ml.models import (
+    ActiveModel,
+    DataCollection,
+    HybridScore,
+    HybridSettings,
+    ModelEvent,
+    ModelVersion,
+    OnlineModel,
+    PerformanceSnapshot,
+    Prediction,
+    TrainingRun,
+    Upload,
+)
+from ml.services.hybrid import collection_start, collection_stop, online_pause, online_reset
 from ml.services.registry import model_activate
 from ml.services.training import training_request
 
@@ -121,3 +134,85 @@ class PredictionAdmin(ReadOnlyAdmin):
     list_filter = ("symbol", "timeframe", "correct")
     list_select_related = ("version",)
     date_hierarchy = "as_of"
+
+
+# --------------------------------------------------------------------------- hybrid learning
+
+
+@admin.register(OnlineModel)
+class OnlineModelAdmin(ReadOnlyAdmin):
+    list_display = (
+        "symbol",
+        "timeframe",
+        "algorithm",
+        "samples_seen",
+        "paused",
+        "drift_detections",
+        "last_drift_at",
+        "last_candle",
+        "updated_at",
+    )
+    exclude = ("state",)  # the learner's pickled state: ours only, not for a form
+    actions = ("pause", "resume", "reset")
+
+    @admin.action(description="Pause learning")
+    def pause(self, request: HttpRequest, queryset) -> None:
+        for model in queryset:
+            online_pause(symbol=model.symbol, timeframe=model.timeframe, paused=True)
+
+    @admin.action(description="Resume learning (catches up from the stored candles)")
+    def resume(self, request: HttpRequest, queryset) -> None:
+        for model in queryset:
+            online_pause(symbol=model.symbol, timeframe=model.timeframe, paused=False)
+
+    @admin.action(description="Reset (start over with the same settings)")
+    def reset(self, request: HttpRequest, queryset) -> None:
+        for model in queryset:
+            online_reset(symbol=model.symbol, timeframe=model.timeframe, data={})
+
+
+@admin.register(DataCollection)
+class DataCollectionAdmin(ReadOnlyAdmin):
+    list_display = ("symbol", "timeframe", "active", "started_at", "stopped_at")
+    actions = ("start", "stop")
+
+    @admin.action(description="Start collecting")
+    def start(self, request: HttpRequest, queryset) -> None:
+        for row in queryset:
+            collection_start(symbol=row.symbol, timeframe=row.timeframe)
+
+    @admin.action(description="Stop collecting")
+    def stop(self, request: HttpRequest, queryset) -> None:
+        for row in queryset:
+            collection_stop(symbol=row.symbol, timeframe=row.timeframe)
+
+
+@admin.register(HybridSettings)
+class HybridSettingsAdmin(ReadOnlyAdmin):
+    """Changed through POST /ml/hybrid/config or the Hybrid Learning tab (validated)."""
+
+    list_display = ("updated_at", "updated_by", "retrain_on_drift", "config")
+
+
+@admin.register(HybridScore)
+class HybridScoreAdmin(ReadOnlyAdmin):
+    list_display = ("as_of", "symbol", "timeframe", "p_batch", "p_online", "label", "close")
+    list_filter = ("symbol", "timeframe")
+    date_hierarchy = "as_of"
+
+
+@admin.register(PerformanceSnapshot)
+class PerformanceSnapshotAdmin(ReadOnlyAdmin):
+    list_display = (
+        "taken_at",
+        "symbol",
+        "timeframe",
+        "model",
+        "samples",
+        "accuracy",
+        "log_loss",
+        "pnl_pct",
+        "weight",
+    )
+    list_filter = ("model", "symbol", "timeframe")
+    date_hierarchy = "taken_at"
