@@ -95,7 +95,7 @@ async def _bench(base: str, credentials: list[tuple[str, str]]) -> list[dict]:
 def main() -> None:
     extra = {"PAPER_INITIAL_BALANCE": "1000000"}
     with live_stack(only=("proxy", "http", "ws", "worker", "beat"), extra_env=extra) as stack:
-        manage(stack.env, "setup", "--no-backfill")
+        manage(stack.env, "setup", "--no-backfill", "--no-ml")
         out = manage(stack.env, "shell", "-c", _KEYS.format(n=CLIENTS))
         credentials = [
             tuple(line[4:].split(":", 1)) for line in out.splitlines() if line.startswith("KEY=")

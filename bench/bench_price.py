@@ -18,7 +18,7 @@ GOAL_P99_MS = 60
 
 def main() -> None:
     with live_stack(only=("proxy", "http", "ws", "worker", "beat")) as stack:
-        manage(stack.env, "setup", "--no-backfill")
+        manage(stack.env, "setup", "--no-backfill", "--no-ml")
         url = f"{stack.url}/price/BTCUSDT"
         deadline = time.monotonic() + 60
         while httpx.get(url, headers=stack.auth_headers, timeout=5).status_code != 200:

@@ -26,7 +26,7 @@ SWEEP = {
 def _sweep(concurrency: int) -> dict:
     extra = {"CELERY_CONCURRENCY": str(concurrency)}
     with live_stack(only=("proxy", "http", "worker"), extra_env=extra) as stack:
-        manage(stack.env, "setup", "--no-backfill")
+        manage(stack.env, "setup", "--no-backfill", "--no-ml")
         data = BASE_DIR / "trading" / "data" / "BTCUSDT-1h.csv.gz"
         manage(stack.env, "candles_import", str(data), "--no-progress")
         started = time.perf_counter()

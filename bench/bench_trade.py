@@ -72,7 +72,7 @@ def main() -> None:
     # A large virtual balance so the runs measure accepted orders, not refusals.
     extra = {"PAPER_INITIAL_BALANCE": "1000000"}
     with live_stack(only=("proxy", "http", "ws", "worker", "beat"), extra_env=extra) as stack:
-        manage(stack.env, "setup", "--no-backfill")
+        manage(stack.env, "setup", "--no-backfill", "--no-ml")
         out = manage(
             stack.env,
             "shell",

@@ -130,7 +130,7 @@ async def _run(url: str, env: dict[str, str]) -> list[float]:
 
 def main() -> None:
     with live_stack(only=("proxy", "http", "ws")) as stack:
-        manage(stack.env, "setup", "--no-backfill")
+        manage(stack.env, "setup", "--no-backfill", "--no-ml")
         url = stack.url.replace("http", "ws") + (
             f"/ws/price?symbols={','.join(SYMBOLS)}&token={stack.token}"
         )

@@ -3,6 +3,7 @@ batch predictions, uploads refused and accepted, integrity of artifacts, ownersh
 
 from __future__ import annotations
 
+import io
 import math
 from pathlib import Path
 
@@ -397,3 +398,24 @@ def test_analytics_show_live_accuracy_confusion_and_calibration(
     assert sum(day["predictions"] for day in body["accuracy_over_time"]) == 3
     assert body["versions"][0]["live_accuracy"] == pytest.approx(hits / 3)
     assert sum(b["count"] for b in body["calibration"]) == 3
+
+
+def test_setup_queues_the_initial_model_and_starts_collection_once(markets, ml_dirs):
+    from django.core.management import call_command
+
+    from ml.models import DataCollection
+
+    call_command("setup", "--no-backfill", stdout=io.StringIO())
+    call_command("setup", "--no-backfill", stdout=io.StringIO())  # idempotent
+    run = TrainingRun.objects.get()
+    assert (run.kind, run.symbol, run.timeframe, run.source, run.owner) == (
+        "initial",
+        "BTCUSDT",
+        "1h",
+        "shipped",
+        None,
+    )
+    assert run.status == "queued"
+    assert DataCollection.objects.get().symbol == "BTCUSDT"
+    call_command("setup", "--no-backfill", "--no-ml", stdout=io.StringIO())
+    assert TrainingRun.objects.count() == 1
