@@ -7,6 +7,7 @@ import io
 import math
 from pathlib import Path
 
+import numpy as np
 import pytest
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -419,3 +420,32 @@ def test_setup_queues_the_initial_model_and_starts_collection_once(markets, ml_d
     assert DataCollection.objects.get().symbol == "BTCUSDT"
     call_command("setup", "--no-backfill", "--no-ml", stdout=io.StringIO())
     assert TrainingRun.objects.count() == 1
+
+
+def test_ml_signal_trades_the_shared_models_view_without_lookahead(shared_model, hours):
+    from ml.services.registry import bundle_of
+    from trading.strategies import strategy_get
+    from trading.strategies.lookahead import lookahead_check
+
+    candles = hours.iloc[-800:].copy()
+    candles.attrs.update(symbol="BTCUSDT", timeframe="1h")
+    strategy = strategy_get("ml_signal")
+    params = strategy.validate({"threshold": 0.55})
+    signal = strategy.signals(candles, params)["signal"]
+    p_up = bundle_of(shared_model).predict_proba(candles)["up"].to_numpy()
+    state = np.where(p_up >= 0.55, 1, np.where(p_up <= 0.45, -1, 0))
+    entered = (state != 0) & (state != np.r_[0, state[:-1]])
+    assert (signal.to_numpy() != 0).tolist() == entered.tolist()
+    assert signal.ne(0).sum() > 5
+    report = lookahead_check(strategy, {"threshold": 0.55}, candles, points=5, seed=3)
+    assert report.passed, "\n".join(report.lines())
+
+
+def test_ml_signal_without_an_active_model_says_to_train_one(markets, hours):
+    from trading.strategies import strategy_get
+    from trading.strategies.base import StrategyError
+
+    candles = hours.iloc[-600:].copy()
+    candles.attrs.update(symbol="ETHUSDT", timeframe="1h")
+    with pytest.raises(StrategyError, match="train one first"):
+        strategy_get("ml_signal").signals(candles, {"threshold": 0.6})

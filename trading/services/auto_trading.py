@@ -339,7 +339,9 @@ def _signal(
         .values_list("open_time", "open", "high", "low", "close", "volume")[:need]
     )
     bars = [Bar(int(t.timestamp() * 1000), o, h, lo, c, v) for t, o, h, lo, c, v in rows[::-1]]
-    frame = strategy.signals(candles_frame(bars), params)
+    candles = candles_frame(bars)
+    candles.attrs.update(symbol=symbol, timeframe=config.timeframe)  # for ml_signal
+    frame = strategy.signals(candles, params)
     last = frame.iloc[-1]
     return int(last["signal"]), float(last["stop_loss"]), float(last["take_profit"])
 

@@ -382,6 +382,7 @@ def backtest_execute(
     from trading.services.paper_account import paper_engine
 
     strategy = strategy_get(inputs.strategy)
+    candles.attrs.update(symbol=inputs.symbol, timeframe=inputs.timeframe)  # for ml_signal
     signals = strategy.signals(candles, inputs.params)
     return run_backtest(
         candles, signals, backtest_config(inputs), engine=paper_engine(), progress=progress

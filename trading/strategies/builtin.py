@@ -24,7 +24,7 @@ for recursive indicators (EMA, RSI, MACD), the bars after which the seed weighs 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -254,27 +254,48 @@ bollinger_breakout = register(
 
 # --- ml_signal ---------------------------------------------------------------------------
 
-ML_NOT_READY = (
-    "ml_signal needs an active ML model; train one first (the ML features are not built yet)."
-)
+ML_NOT_READY = "ml_signal needs the ML app's model provider; it is installed with the ml app."
+
+# How the active model's p(up) is computed for a candles frame, plugged in by the ml app
+# (trading does not import ml): provider(candles, symbol, timeframe) -> Series of p(up)
+# on the candles' index (NaN where the model cannot say), or StrategyError.
+MlProvider = Callable[[pd.DataFrame, str, str], pd.Series]
+_ml_provider: list[MlProvider] = []
+
+
+def ml_provider_set(provider: MlProvider) -> None:
+    """Install how ml_signal reads the active model (the ml app does this at start-up)."""
+    _ml_provider[:] = [provider]
 
 
 def _ml_signal(candles: pd.DataFrame, params: Mapping[str, Any]) -> pd.DataFrame:
-    # The ML issue will turn the active model's up-probability p into +1 when
-    # p >= threshold and -1 when p <= 1 - threshold, on crossing bars like the others.
-    raise StrategyError("strategy", ML_NOT_READY)
+    # p(up) >= threshold is the "long" state, <= 1 - threshold "short", else neutral; like
+    # the other strategies, a signal is emitted on the bar where the state is entered.
+    if not _ml_provider:
+        raise StrategyError("strategy", ML_NOT_READY)
+    symbol, timeframe = candles.attrs.get("symbol"), candles.attrs.get("timeframe")
+    if not symbol or not timeframe:
+        raise StrategyError(
+            "strategy", "ml_signal needs the candles' symbol and timeframe (stored candles)."
+        )
+    p_up = _ml_provider[0](candles, symbol, timeframe).to_numpy(dtype=np.float64)
+    threshold = float(params["threshold"])
+    state = np.where(p_up >= threshold, 1, np.where(p_up <= 1.0 - threshold, -1, 0))
+    previous = np.r_[0, state[:-1]]
+    signal = np.where((state != 0) & (state != previous), state, 0)
+    return pd.DataFrame({"signal": signal.astype(np.int8)}, index=candles.index)
 
 
 ml_signal = register(
     Strategy(
         name="ml_signal",
         description=(
-            "Acts on the active ML model's prediction: buy when the probability of a rise "
-            "over the horizon reaches the threshold, sell when it falls to 1 - threshold."
+            "Acts on the shared default ML model of the candles' symbol and timeframe: buy "
+            "when its probability of a rise over its horizon reaches the threshold, sell "
+            "when it falls to 1 - threshold."
         ),
         params=(
             Param("threshold", float, 0.6, 0.5, 0.99, "Probability needed to act (0.5-0.99)."),
-            Param("horizon", int, 12, 1, 500, "Bars ahead the model predicts."),
         ),
         compute=_ml_signal,
         warmup=lambda p: 500,

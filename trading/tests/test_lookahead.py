@@ -231,10 +231,16 @@ def test_command_fails_with_exit_code_one_on_a_lookahead(monkeypatch):
         (["sma_cross", "--params", "[3]"], "--params must be a JSON object"),
         (["sma_cross", "--symbol", "DOGEUSDT"], "shipped candles: BNBUSDT 1h"),
         (["golden_goose"], "strategy: Unknown strategy 'golden_goose'"),
-        (["ml_signal"], "train one first"),
     ],
 )
 def test_command_refuses_bad_input_saying_what_is_wrong(args, message):
     with pytest.raises(CommandError) as caught:
         call_command("backtest_lookahead", *args, stdout=StringIO())
     assert message in str(caught.value)
+
+
+@pytest.mark.django_db
+def test_command_says_to_train_a_model_before_checking_ml_signal():
+    with pytest.raises(CommandError) as caught:
+        call_command("backtest_lookahead", "ml_signal", stdout=StringIO())
+    assert "train one first" in str(caught.value)

@@ -48,10 +48,13 @@ class Command(BaseCommand):
                 f"{', '.join(shipped_candles_available())} (or pass --csv)."
             )
         try:
+            candles = candles_read(path)
+            # the candles' market, for strategies that read a model of it (ml_signal)
+            candles.attrs.update(symbol=options["symbol"], timeframe=options["timeframe"])
             report = lookahead_check(
                 strategy_get(strategy),
                 raw,
-                candles_read(path),
+                candles,
                 points=options["points"],
                 seed=options["seed"],
             )
