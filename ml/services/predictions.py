@@ -9,6 +9,7 @@ so /ml/predict costs a few indexed queries unless a new candle just closed.
 from __future__ import annotations
 
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
@@ -63,6 +64,34 @@ def closed_candles(symbol: str, timeframe: str, count: int) -> pd.DataFrame:
     )
 
 
+_newest: dict[tuple[str, str], tuple[float, datetime]] = {}
+NEWEST_SECONDS = 1.0
+
+
+def newest_closed(symbol: str, timeframe: str) -> datetime | None:
+    """Open time of the newest closed stored candle, remembered for up to a second (and
+    never past the moment the next candle closes), so a stream of predictions costs one
+    query per second instead of one each."""
+    now_ms = exchange_now_ms()
+    period = TIMEFRAMES[timeframe]
+    hit = _newest.get((symbol, timeframe))
+    if hit is not None and time.monotonic() < hit[0]:
+        newest = hit[1]
+        if now_ms < int(newest.timestamp() * 1000) + 2 * period:
+            return newest
+    newest = (
+        Candle.objects.filter(
+            symbol__symbol=symbol, timeframe=timeframe, open_time__lte=_dt(now_ms - period)
+        )
+        .order_by("-open_time")
+        .values_list("open_time", flat=True)
+        .first()
+    )
+    if newest is not None:
+        _newest[(symbol, timeframe)] = (time.monotonic() + NEWEST_SECONDS, newest)
+    return newest
+
+
 def prediction_dict(version: ModelVersion, result: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "symbol": version.symbol,
@@ -91,17 +120,7 @@ def prediction_make(
 def prediction_of(version: ModelVersion) -> dict[str, Any]:
     """``version``'s prediction for its symbol's last closed candle (made and stored once
     per candle; later calls read it back)."""
-    period = TIMEFRAMES[version.timeframe]
-    newest = (
-        Candle.objects.filter(
-            symbol__symbol=version.symbol,
-            timeframe=version.timeframe,
-            open_time__lte=_dt(exchange_now_ms() - period),
-        )
-        .order_by("-open_time")
-        .values_list("open_time", flat=True)
-        .first()
-    )
+    newest = newest_closed(version.symbol, version.timeframe)
     if newest is None:
         raise NotEnoughCandles(
             f"No closed {version.symbol} {version.timeframe} candle is stored yet.",

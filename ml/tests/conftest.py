@@ -38,6 +38,15 @@ def csv_bytes(candles: pd.DataFrame) -> bytes:
     return out.getvalue().encode()
 
 
+@pytest.fixture(autouse=True)
+def _fresh_prediction_caches():
+    """Each test stores its own candles: forget what the last test's predictions read."""
+    from ml.services import predictions
+
+    predictions._newest.clear()
+    predictions._recent.clear()
+
+
 @pytest.fixture(scope="session")
 def hours() -> pd.DataFrame:
     return shipped_candles("BTCUSDT", "1h")
