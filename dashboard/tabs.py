@@ -63,6 +63,7 @@ register(
         "js/model_analytics.js",
     )
 )
+register(Tab("hybrid", "Hybrid Learning", "dashboard/tabs/hybrid.html", 50, "js/hybrid.js"))
 register(Tab("futures", "Futures", "dashboard/tabs/futures.html", 70, "js/futures.js"))
 register(
     Tab(

@@ -83,7 +83,9 @@ class OnlineResetApi(APIView):
     def post(self, request: Request) -> Response:
         symbol, timeframe, data = _series_body(request, s.OnlineResetSerializer)
         settings = {k: v for k, v in data.items() if k not in ("symbol", "timeframe")}
-        model = service.online_reset(symbol=symbol, timeframe=timeframe, data=settings)
+        model = service.online_reset(
+            symbol=symbol, timeframe=timeframe, data=settings, user=request.user
+        )
         return Response(reads.online_stats(symbol=model.symbol, timeframe=model.timeframe))
 
 
@@ -95,7 +97,9 @@ class OnlinePauseApi(APIView):
     @extend_schema(request=s.SeriesSerializer, responses=_any)
     def post(self, request: Request) -> Response:
         symbol, timeframe, _ = _series_body(request)
-        service.online_pause(symbol=symbol, timeframe=timeframe, paused=self.paused)
+        service.online_pause(
+            symbol=symbol, timeframe=timeframe, paused=self.paused, user=request.user
+        )
         return Response(reads.online_stats(symbol=symbol, timeframe=timeframe))
 
 
@@ -120,9 +124,9 @@ class DataCollectionStartApi(APIView):
     def post(self, request: Request) -> Response:
         symbol, timeframe, _ = _series_body(request)
         if self.start:
-            service.collection_start(symbol=symbol, timeframe=timeframe)
+            service.collection_start(symbol=symbol, timeframe=timeframe, user=request.user)
         else:
-            service.collection_stop(symbol=symbol, timeframe=timeframe)
+            service.collection_stop(symbol=symbol, timeframe=timeframe, user=request.user)
         return Response(reads.collection_stats())
 
 

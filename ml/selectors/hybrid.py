@@ -117,6 +117,7 @@ def hybrid_status(*, symbol: str, timeframe: str) -> dict[str, Any]:
         "batch": batch,
         "online": {
             "health": _health_online(model, collecting),
+            "paused": bool(model and model.paused),
             "algorithm": model.algorithm if model else None,
             "samples_seen": model.samples_seen if model else 0,
             "last_learned_candle": _iso(model.last_candle) if model else None,
@@ -175,7 +176,7 @@ def performance_history(
         qs = qs.filter(model=model)
     if since is not None:
         qs = qs.filter(taken_at__gte=since)
-    rows = list(qs.order_by("taken_at")[:5000])
+    rows = list(reversed(qs.order_by("-taken_at")[:5000]))  # the newest 5,000
     series: dict[str, list[dict[str, Any]]] = {}
     for snap in rows:
         series.setdefault(snap.model, []).append(

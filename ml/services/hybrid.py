@@ -76,11 +76,18 @@ def _ms(moment: datetime) -> int:
 
 
 def hybrid_settings() -> HybridSettings:
-    """The one settings row (created with the defaults on first use)."""
-    row = HybridSettings.objects.order_by("pk").first()
-    if row is None:
-        row = HybridSettings.objects.create(config=hybrid_config_dict(hybrid_config_from({})))
+    """The one settings row, always pk 1 (created with the defaults on first use; two
+    requests racing to create it get the same row)."""
+    row, _ = HybridSettings.objects.get_or_create(
+        pk=1, defaults={"config": hybrid_config_dict(hybrid_config_from({}))}
+    )
     return row
+
+
+def _staff_only(user: AbstractBaseUser | None, what: str) -> None:
+    """The online models and data collection are shared by every user: staff change them."""
+    if user is not None and not user.is_staff:
+        raise PermissionDenied(f"Only staff can {what}.")
 
 
 def hybrid_config_current():
@@ -147,8 +154,11 @@ def _online_config_json(config: OnlineConfig) -> dict[str, Any]:
     }
 
 
-def collection_start(*, symbol: str, timeframe: str) -> DataCollection:
+def collection_start(
+    *, symbol: str, timeframe: str, user: AbstractBaseUser | None = None
+) -> DataCollection:
     """Start gathering (and learning from) a symbol's candles; idempotent."""
+    _staff_only(user, "start data collection")
     row, _ = DataCollection.objects.get_or_create(symbol=symbol, timeframe=timeframe)
     if not row.active or row.started_at is None:
         row.active, row.started_at, row.stopped_at = True, timezone.now(), None
@@ -157,7 +167,10 @@ def collection_start(*, symbol: str, timeframe: str) -> DataCollection:
     return row
 
 
-def collection_stop(*, symbol: str, timeframe: str) -> DataCollection:
+def collection_stop(
+    *, symbol: str, timeframe: str, user: AbstractBaseUser | None = None
+) -> DataCollection:
+    _staff_only(user, "stop data collection")
     row, _ = DataCollection.objects.get_or_create(
         symbol=symbol, timeframe=timeframe, defaults={"active": False}
     )
@@ -166,8 +179,11 @@ def collection_stop(*, symbol: str, timeframe: str) -> DataCollection:
     return row
 
 
-def online_pause(*, symbol: str, timeframe: str, paused: bool) -> OnlineModel:
+def online_pause(
+    *, symbol: str, timeframe: str, paused: bool, user: AbstractBaseUser | None = None
+) -> OnlineModel:
     """Pause or resume learning (resumed, it catches up from the stored candles)."""
+    _staff_only(user, "pause or resume the online model")
     model = online_model_get(symbol, timeframe)
     assert model is not None
     OnlineModel.objects.filter(pk=model.pk).update(paused=paused)
@@ -178,9 +194,16 @@ def online_pause(*, symbol: str, timeframe: str, paused: bool) -> OnlineModel:
     return model
 
 
-def online_reset(*, symbol: str, timeframe: str, data: Mapping[str, Any]) -> OnlineModel:
+def online_reset(
+    *,
+    symbol: str,
+    timeframe: str,
+    data: Mapping[str, Any],
+    user: AbstractBaseUser | None = None,
+) -> OnlineModel:
     """Start the online model over (optionally with another algorithm or settings); it
     relearns from the stored candles on its next step."""
+    _staff_only(user, "reset the online model")
     current = online_model_get(symbol, timeframe)
     assert current is not None
     fields = {**current.config, **{k: v for k, v in data.items() if k in current.config}}
@@ -424,6 +447,8 @@ def hybrid_predict(*, user: AbstractBaseUser | None, symbol: str, timeframe: str
     model = online_model_get(symbol, timeframe, create=False)
     if model is None or model.samples_seen == 0:
         online_error = "the online model has not learned yet (start data collection)"
+    elif model.paused:
+        online_error = "the online model is paused"
     else:
         learner = OnlineLearner.from_bytes(bytes(model.state))
         frame = closed_candles(symbol, timeframe, WARMUP_BARS + 64)

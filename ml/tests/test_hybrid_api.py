@@ -216,9 +216,15 @@ def test_hybrid_configuration_persists_and_is_staff_only(staff, other_user, mark
 
 
 def test_controls_pause_resume_reset_and_collection(
-    api_client, markets, frozen_replay, ml_dirs, small_training, hours
+    staff, other_user, markets, frozen_replay, ml_dirs, small_training, hours
 ):
+    api_client = token_client(staff)
     record_version(small_training)
+    # the online models and data collection are shared: other users may not change them
+    outsider = token_client(other_user)
+    for url in ("/ml/data_collection/start", "/ml/online/pause", "/ml/online/reset"):
+        assert outsider.post(url, {"symbol": "BTCUSDT"}, format="json").status_code == 403
+    assert not DataCollection.objects.exists()
     store_candles(replay_frame(hours, 500))
     assert (
         api_client.post(
