@@ -45,7 +45,11 @@ def _version(request: Request):
 class ModelVersionListApi(APIView):
     """Every version the user may see (shared ones and their own), newest first."""
 
-    @extend_schema(parameters=[s.VersionListQuerySerializer], responses=_any)
+    @extend_schema(
+        operation_id="model_versions_list",
+        parameters=[s.VersionListQuerySerializer],
+        responses=_any,
+    )
     def get(self, request: Request) -> Response:
         query = validated(s.VersionListQuerySerializer, request.query_params).validated_data
         symbol = query.get("symbol")
@@ -63,7 +67,7 @@ class ModelVersionListApi(APIView):
 class ModelVersionDetailApi(APIView):
     """One version with its folds, feature importance and backtest."""
 
-    @extend_schema(responses=_any)
+    @extend_schema(operation_id="model_version_detail", responses=_any)
     def get(self, request: Request, version_id: int) -> Response:
         version = reads.version_get(user=request.user, version_id=version_id)
         return Response(reads.version_dict(version, detail=True))
