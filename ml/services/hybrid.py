@@ -52,10 +52,10 @@ from ml.online import OnlineConfig, OnlineError, OnlineLearner, config_check
 from ml.services.events import model_event_log
 from ml.services.registry import bundle_of
 from trading.errors import InvalidParameter
-from trading.exchange.base import TIMEFRAMES, Bar
+from trading.exchange.base import TIMEFRAMES
 from trading.models import Candle
 from trading.services.exchange import exchange_now_ms
-from trading.strategies.frames import candles_frame, candles_time_ms
+from trading.strategies.frames import candles_time_ms, rows_frame
 
 logger = logging.getLogger(__name__)
 
@@ -248,9 +248,7 @@ def _closed_frame(symbol: str, timeframe: str, since: datetime | None, limit: in
     rows = qs.order_by("open_time").values_list(
         "open_time", "open", "high", "low", "close", "volume"
     )
-    return candles_frame(
-        Bar(_ms(t), o, h, lo, c, v) for t, o, h, lo, c, v in rows[:limit].iterator()
-    )
+    return rows_frame(rows[:limit].iterator())
 
 
 def online_learn(*, symbol: str, timeframe: str) -> dict[str, Any]:

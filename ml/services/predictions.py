@@ -28,10 +28,10 @@ from ml.selectors import version_effective, version_get
 from ml.services.registry import bundle_of
 from ml.services.training import symbol_timeframe
 from ml.services.uploads import candles_of_upload, upload_read
-from trading.exchange.base import TIMEFRAMES, Bar
+from trading.exchange.base import TIMEFRAMES
 from trading.models import Candle
 from trading.services.exchange import exchange_now_ms
-from trading.strategies.frames import candles_frame, candles_time_ms
+from trading.strategies.frames import candles_time_ms, rows_frame
 
 # Candles read for one live prediction: the features' warm-up plus a margin.
 LIVE_CANDLES = WARMUP_BARS + 64
@@ -59,9 +59,7 @@ def closed_candles(symbol: str, timeframe: str, count: int) -> pd.DataFrame:
         .values_list("open_time", "open", "high", "low", "close", "volume")[:count]
     )
     rows.reverse()
-    return candles_frame(
-        Bar(int(t.timestamp() * 1000), o, h, lo, c, v) for t, o, h, lo, c, v in rows
-    )
+    return rows_frame(rows)
 
 
 _newest: dict[tuple[str, str], tuple[float, datetime]] = {}
@@ -245,9 +243,7 @@ def _candles_between(symbol: str, timeframe: str, start: datetime, end: datetime
         .order_by("open_time")
         .values_list("open_time", "open", "high", "low", "close", "volume")
     )
-    return candles_frame(
-        Bar(int(t.timestamp() * 1000), o, h, lo, c, v) for t, o, h, lo, c, v in rows.iterator()
-    )
+    return rows_frame(rows.iterator())
 
 
 def predictions_batch(

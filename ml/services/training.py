@@ -33,12 +33,12 @@ from ml.services.events import model_event_log
 from ml.services.registry import model_activate, version_record
 from ml.training import ALGORITHMS, TrainConfig, TrainingError, config_check, train
 from trading.errors import InvalidParameter, UnknownSymbol
-from trading.exchange.base import TIMEFRAMES, Bar
+from trading.exchange.base import TIMEFRAMES
 from trading.models import Candle
 from trading.services.markets import symbol_resolve
 from trading.strategies.frames import (
-    candles_frame,
     candles_read,
+    rows_frame,
     shipped_candles,
     shipped_candles_path,
 )
@@ -254,9 +254,7 @@ def training_candles(run: TrainingRun) -> pd.DataFrame:
         .order_by("open_time")
         .values_list("open_time", "open", "high", "low", "close", "volume")
     )
-    frame = candles_frame(
-        Bar(int(t.timestamp() * 1000), o, h, lo, c, v) for t, o, h, lo, c, v in rows.iterator()
-    )
+    frame = rows_frame(rows.iterator())
     return frame.iloc[:-1]  # the newest candle may still be forming
 
 

@@ -26,7 +26,7 @@ from django.db import IntegrityError, transaction
 
 from cryptobot.api.errors import ApiError, Conflict
 from trading.errors import UnknownSymbol
-from trading.exchange.base import TIMEFRAMES, Bar
+from trading.exchange.base import TIMEFRAMES
 from trading.models import AutoTradingConfig, AutoTradingRun, Candle, Trade
 from trading.notify import trading_event
 from trading.services.exchange import exchange_now_ms
@@ -39,7 +39,7 @@ from trading.services.paper import (
     trade_open,
 )
 from trading.strategies import StrategyError, strategy_get
-from trading.strategies.frames import candles_frame
+from trading.strategies.frames import rows_frame
 
 logger = logging.getLogger(__name__)
 
@@ -338,8 +338,7 @@ def _signal(
         .order_by("-open_time")
         .values_list("open_time", "open", "high", "low", "close", "volume")[:need]
     )
-    bars = [Bar(int(t.timestamp() * 1000), o, h, lo, c, v) for t, o, h, lo, c, v in rows[::-1]]
-    candles = candles_frame(bars)
+    candles = rows_frame(rows[::-1])
     candles.attrs.update(symbol=symbol, timeframe=config.timeframe)  # for ml_signal
     frame = strategy.signals(candles, params)
     last = frame.iloc[-1]

@@ -33,11 +33,11 @@ from django.utils import timezone
 from trading.backtest.metrics import METRIC_NAMES
 from trading.backtest.runner import BacktestConfig, BacktestResult, run_backtest
 from trading.errors import InvalidParameter, UnknownSymbol
-from trading.exchange.base import TIMEFRAMES, Bar
+from trading.exchange.base import TIMEFRAMES
 from trading.models import Backtest, BacktestSweep, Candle, RunStatus, Symbol
 from trading.services.markets import symbol_get
 from trading.strategies import Strategy, StrategyError, strategy_get
-from trading.strategies.frames import candles_frame
+from trading.strategies.frames import rows_frame
 
 logger = logging.getLogger(__name__)
 
@@ -342,7 +342,7 @@ def backtest_candles(
         .order_by("open_time")
         .values_list("open_time", "open", "high", "low", "close", "volume")
     )
-    return candles_frame(Bar(_ms(t), o, h, lo, c, v) for t, o, h, lo, c, v in rows.iterator())
+    return rows_frame(rows.iterator())
 
 
 def backtest_config(inputs: BacktestInputs) -> BacktestConfig:

@@ -29,6 +29,14 @@ def candles_frame(bars: Iterable[Bar]) -> pd.DataFrame:
     return frame_of(values[:, 0].astype(np.int64), values[:, 1:])
 
 
+def rows_frame(rows: Iterable[tuple]) -> pd.DataFrame:
+    """The candles frame of stored candle rows ``(open_time datetime, open, high, low,
+    close, volume)``, ascending: what a values_list over Candle gives."""
+    return candles_frame(
+        Bar(int(t.timestamp() * 1000), o, h, lo, c, v) for t, o, h, lo, c, v in rows
+    )
+
+
 def frame_of(open_time_ms: np.ndarray, ohlcv: np.ndarray) -> pd.DataFrame:
     """The candles frame from epoch-ms open times and an (n, 5) OHLCV array."""
     index = pd.DatetimeIndex(
