@@ -12,6 +12,7 @@ import os
 import time
 
 from celery import Celery, bootsteps
+from celery.signals import beat_init
 from kombu import Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "cryptobot.settings")
@@ -65,3 +66,11 @@ class HeartbeatStep(bootsteps.StartStopStep):
 
 
 app.steps["worker"].add(HeartbeatStep)
+
+
+@beat_init.connect
+def _start_system_watch(sender=None, **kwargs) -> None:
+    """Beat watches the price feed and the workers (cryptobot/system_watch.py)."""
+    from cryptobot.system_watch import system_watch_start
+
+    system_watch_start()

@@ -52,6 +52,15 @@ def beat_entries() -> list[Entry]:
             expires_seconds=55,
         ),
         Entry("ML performance snapshot", "ml.performance.snapshot", 900, expires_seconds=850),
+        # Notification e-mail held by the rate limit or quiet hours goes out as one digest;
+        # deliveries a dead worker left behind are settled.
+        Entry(
+            "E-mail digest",
+            "notifications.email.digest",
+            settings.EMAIL_DIGEST_MINUTES * 60,
+            expires_seconds=settings.EMAIL_DIGEST_MINUTES * 60,
+        ),
+        Entry("E-mail sweep", "notifications.email.sweep", 600, expires_seconds=590),
     ]
 
 

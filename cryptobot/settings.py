@@ -231,6 +231,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # One schema name per shared choice set (used by several notifications fields).
+    "ENUM_NAME_OVERRIDES": {
+        "NotificationKindEnum": "notifications.catalogue.KIND_KEYS",
+        "NotificationLevelEnum": "notifications.catalogue.LEVELS",
+    },
 }
 
 # --- static files -------------------------------------------------------------
@@ -313,3 +318,21 @@ ML_INITIAL_SYMBOL = env_str("ML_INITIAL_SYMBOL", "BTCUSDT")
 ML_INITIAL_TIMEFRAME = env_str("ML_INITIAL_TIMEFRAME", "1h")
 # Beat retrains every shared active model this often (hours; 0 turns it off).
 ML_RETRAIN_HOURS = env_float("ML_RETRAIN_HOURS", 24.0)
+
+# --- notifications and e-mail -------------------------------------------------------
+# The dashboard's address as users reach it: e-mails link back to it.
+SITE_URL = env_str("SITE_URL", "http://localhost:8000")
+# SMTP hosts resolving to loopback, private, link-local or reserved addresses are refused
+# unless listed here: comma-separated host names or CIDRs (e.g. mail.lan,10.0.0.0/8).
+SMTP_ALLOWED_HOSTS = env_str("SMTP_ALLOWED_HOSTS", "")
+# Seconds before an SMTP connection or answer is given up on.
+EMAIL_TIMEOUT_SECONDS = env_float("EMAIL_TIMEOUT_SECONDS", 10.0)
+# E-mails per user per hour; past it notifications are held and sent as one digest.
+EMAIL_RATE_LIMIT_PER_HOUR = env_int("EMAIL_RATE_LIMIT_PER_HOUR", 20)
+EMAIL_DIGEST_MINUTES = env_int("EMAIL_DIGEST_MINUTES", 15)
+# Transient SMTP failures are retried: base * 2^(attempt-1) seconds (jittered), capped.
+EMAIL_RETRY_BASE_SECONDS = env_float("EMAIL_RETRY_BASE_SECONDS", 30.0)
+EMAIL_RETRY_MAX_SECONDS = env_float("EMAIL_RETRY_MAX_SECONDS", 900.0)
+EMAIL_MAX_ATTEMPTS = env_int("EMAIL_MAX_ATTEMPTS", 8)
+# How often beat's system watch checks the price feed and the workers (seconds).
+SYSTEM_WATCH_SECONDS = env_float("SYSTEM_WATCH_SECONDS", 30.0)

@@ -18,6 +18,7 @@ urlpatterns = [
     path("", include("trading.api.urls")),
     path("", include("trading.binance.urls")),
     path("", include("ml.api.urls")),
+    path("", include("notifications.api.urls")),
     path("", include("dashboard.urls")),
 ]
 

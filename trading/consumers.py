@@ -16,16 +16,12 @@ from urllib.parse import parse_qs
 
 from asgiref.sync import sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
-from django.db import close_old_connections
-from rest_framework.exceptions import AuthenticationFailed
 
-from cryptobot.api.authentication import CachedTokenAuthentication
+from cryptobot.ws_security import CLOSE_UNAUTHENTICATED, ws_user
 from trading.price_stream import price_stream
 from trading.services.markets import watched_symbols
 from trading.services.prices import price_list, price_view
 from trading.symbols import normalize_symbol
-
-CLOSE_UNAUTHENTICATED = 4401
 
 
 class PriceConsumer(AsyncJsonWebsocketConsumer):
@@ -35,10 +31,7 @@ class PriceConsumer(AsyncJsonWebsocketConsumer):
 
     async def connect(self) -> None:
         query = parse_qs(self.scope.get("query_string", b"").decode())
-        user = self.scope.get("user")
-        if not (user and user.is_authenticated):
-            token = (query.get("token") or [""])[0]
-            user = await _user_for_token(token) if token else None
+        user = await ws_user(self.scope)
         if user is None:
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
@@ -111,18 +104,3 @@ def _off_loop(func):
     a burst of handshakes (clients reconnecting together) must not queue behind each other.
     """
     return sync_to_async(func, thread_sensitive=False)
-
-
-async def _user_for_token(key: str):
-    """The token's user through the same cached lookup as the REST API, or None."""
-
-    def lookup():
-        try:
-            user, _ = CachedTokenAuthentication().authenticate_credentials(key)
-        except AuthenticationFailed:
-            return None
-        finally:
-            close_old_connections()
-        return user
-
-    return await _off_loop(lookup)()

@@ -26,3 +26,28 @@ def validated(serializer_class: type[serializers.Serializer], data) -> serialize
     serializer = serializer_class(data=data)
     serializer.is_valid(raise_exception=True)
     return serializer
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """JSON true or false only: "yes", 1 or "false" are refused rather than guessed at."""
+
+    default_error_messages = {"invalid": "Must be true or false."}
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool):
+            return data
+        self.fail("invalid")
+
+
+class StrictSerializer(serializers.Serializer):
+    """A body serializer that refuses keys it does not know (a typo would otherwise be
+    silently ignored and the user would think the setting was saved)."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError(
+                    {key: [f"Unknown field; known: {', '.join(self.fields)}."] for key in unknown}
+                )
+        return super().to_internal_value(data)

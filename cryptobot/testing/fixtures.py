@@ -16,6 +16,7 @@ from cryptobot.api.tokens import api_token_get_or_create
 from cryptobot.lib.redis import redis_client
 from cryptobot.testing.factories import PASSWORD, UserFactory
 from cryptobot.testing.live import BASE_DIR, LiveProcesses
+from cryptobot.testing.smtp import SmtpServer
 from trading.services.exchange import current_exchange, replay_clock_ensure
 from trading.services.markets import symbols_seed, watched_symbols_changed
 
@@ -59,7 +60,13 @@ def live_env() -> dict[str, str]:
     """Environment for processes that must see the test database."""
     db = settings.DATABASES["default"]
     url = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
-    return {"DATABASE_URL": url, "DEBUG": "0", "VAR_DIR": str(BASE_DIR / "var" / "test")}
+    return {
+        "DATABASE_URL": url,
+        "DEBUG": "0",
+        "VAR_DIR": str(BASE_DIR / "var" / "test"),
+        # The test SMTP server (smtp_server) listens on loopback, which is refused otherwise.
+        "SMTP_ALLOWED_HOSTS": "127.0.0.1",
+    }
 
 
 @pytest.fixture(scope="session")
@@ -89,6 +96,19 @@ def live_workers(transactional_db) -> Iterator[LiveProcesses]:
         yield procs
     finally:
         procs.stop()
+
+
+@pytest.fixture
+def smtp_server(settings) -> Iterator[SmtpServer]:
+    """A real SMTP server (aiosmtpd, login required) on 127.0.0.1, admitted by the allow-list
+    here and in the live processes (live_env)."""
+    settings.SMTP_ALLOWED_HOSTS = "127.0.0.1"
+    server = SmtpServer()
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 # --- market data ----------------------------------------------------------------------

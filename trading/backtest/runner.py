@@ -57,13 +57,13 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from cryptobot.lib.time import ms_iso
 from trading import engine as core
 from trading.backtest import signal_only
 from trading.backtest.metrics import TradeColumns, backtest_metrics
@@ -189,10 +189,6 @@ def periods_per_year(time_ms: np.ndarray) -> float:
     regular = bool((steps == steps[0]).all())  # the median of equal steps is the step
     step = float(steps[0]) if regular else float(np.median(steps))
     return YEAR_MS / step if step > 0 else 365.0
-
-
-def _iso(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, UTC).isoformat().replace("+00:00", "Z")
 
 
 def _dec(value: float) -> Decimal:
@@ -348,7 +344,7 @@ class _Shell:
         """List an entry at candle i the engine refused (``order``, its rejected order)."""
         self.rejected.append(
             {
-                "time": _iso(int(self.time[i])),
+                "time": ms_iso(int(self.time[i])),
                 "time_ms": int(self.time[i]),
                 "direction": direction.value,
                 "quantity": str(qty),

@@ -263,7 +263,8 @@ def auto_trading_step(*, user_id: int, symbol: str, now: datetime | None = None)
 
     Refusals (risk checks, margin, an open opposite manual trade) and errors (no price,
     a strategy failure) are recorded on the run row and sent through the trading_event
-    hook as "auto_trading_error" after commit. Locks the config row, then (through the
+    hook as "auto_trading_error" after commit; a trade opened, closed or reversed goes
+    out as "auto_trading_signal". Locks the config row, then (through the
     paper services) the account row.
     """
     now = now or datetime.fromtimestamp(exchange_now_ms() / 1000, UTC)
@@ -291,9 +292,11 @@ def auto_trading_step(*, user_id: int, symbol: str, now: datetime | None = None)
             return StepOutcome(symbol, "done", candle_time)
         _run_decide(config, run)
         run.save(update_fields=["signal", "action", "trade_number", "error"])
+        event = _error_event(run)
         if run.error:
-            event = _error_event(run)
             transaction.on_commit(lambda: trading_event(user_id, "auto_trading_error", event))
+        elif run.action in (Action.OPEN, Action.CLOSE, Action.REVERSE):
+            transaction.on_commit(lambda: trading_event(user_id, "auto_trading_signal", event))
     return StepOutcome(
         symbol,
         "acted",

@@ -20,6 +20,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
 from cryptobot.api.errors import ApiError, Conflict, NotFound
+from cryptobot.lib.time import ms_iso
 from trading import engine as core
 from trading import risk
 from trading.models import Account, Order, Position, RiskSettings, Trade
@@ -97,16 +98,24 @@ def notify_after(user_id: int, events: list) -> None:
             trading_event(user_id, kind, data)
 
 
+def _trade_data(t: core.Trade) -> dict[str, Any]:
+    """What a notification about the trade shows (strings: Decimals keep every digit)."""
+    return {
+        "trade_id": t.id,
+        "symbol": t.symbol,
+        "market": str(t.market),
+        "direction": str(t.direction),
+        "quantity": str(t.entered_qty or t.quantity),
+        "entry_price": str(t.entry_price),
+        "leverage": t.leverage,
+        "source": str(t.source),
+        "opened_at": ms_iso(t.opened_ms),
+    }
+
+
 def _describe(event: Any) -> tuple[str | None, dict[str, Any]]:
     if isinstance(event, core.TradeOpened):
-        t = event.trade
-        return "trade_opened", {
-            "trade_id": t.id,
-            "symbol": t.symbol,
-            "direction": str(t.direction),
-            "quantity": str(t.quantity),
-            "entry_price": str(t.entry_price),
-        }
+        return "trade_opened", _trade_data(event.trade)
     if isinstance(event, core.TradeClosed):
         t = event.trade
         kind = {
@@ -116,10 +125,11 @@ def _describe(event: Any) -> tuple[str | None, dict[str, Any]]:
             core.CloseReason.LIQUIDATION: "liquidation",
         }.get(event.reason, "trade_closed")
         return kind, {
-            "trade_id": t.id,
-            "symbol": t.symbol,
+            **_trade_data(t),
             "reason": str(event.reason),
             "exit_price": str(t.exit_price),
+            "closed_at": ms_iso(t.closed_ms),
+            "fees": str(t.fees),
             "realized_pnl": str(t.net_pnl),
         }
     if isinstance(event, core.OrderRejected):
