@@ -124,6 +124,10 @@ def test_trade_close_pushes_to_its_owner_and_emails_once_after_smtp_returns(
     assert seen["trade"]["exit_price"] in text and seen["trade"]["quantity"] in text
     assert {r for _, rcpts in smtp_server.envelopes for r in rcpts} == {"trader@example.org"}
     assert set(EmailDelivery.objects.values_list("status", flat=True)) == {"sent"}
+    # The worker logged each failed attempt, never the password.
+    mail_worker.log()  # flushed
+    logs = mail_worker.log_path.read_text() + live_server_stack.log_path.read_text()
+    assert "will retry" in logs and smtp_server.password not in logs
 
 
 def test_unauthenticated_notification_socket_is_closed(live_server_stack, transactional_db):
