@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.http import HttpRequest
 
 from dashboard.tabs import tab_list
+from notifications.services.preferences import settings_get
 from trading.selectors import symbol_list
 
 
@@ -21,4 +22,5 @@ def shell(request: HttpRequest) -> dict:
     return {
         "shell_tabs": tab_list(),
         "shell_symbols": symbol_list(watched_only=True).only("symbol", "base", "quote"),
+        "shell_preferences": lambda: settings_get(user=user),  # read only when rendered
     }

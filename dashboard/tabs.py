@@ -64,6 +64,7 @@ register(
     )
 )
 register(Tab("hybrid", "Hybrid Learning", "dashboard/tabs/hybrid.html", 50, "js/hybrid.js"))
+register(Tab("email", "E-mail", "dashboard/tabs/email.html", 60, "js/email.js"))
 register(Tab("futures", "Futures", "dashboard/tabs/futures.html", 70, "js/futures.js"))
 register(
     Tab(

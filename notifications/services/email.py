@@ -66,8 +66,15 @@ Status = EmailDelivery.Status
 
 
 def config_get(*, user) -> EmailConfig:
-    found, _ = EmailConfig.objects.get_or_create(user=user)
-    return found
+    """The user's settings, or the defaults (unsaved) when they never saved any: a read
+    writes nothing."""
+    return EmailConfig.objects.filter(user=user).first() or EmailConfig(user=user)
+
+
+def _config_locked(user) -> EmailConfig:
+    """Inside a transaction: the user's settings row, created if needed, locked."""
+    EmailConfig.objects.get_or_create(user=user)
+    return EmailConfig.objects.select_for_update().get(user=user)
 
 
 def config_dict(cfg: EmailConfig) -> dict[str, Any]:
@@ -84,7 +91,7 @@ def config_dict(cfg: EmailConfig) -> dict[str, Any]:
         "recipients": list(cfg.recipients),
         "kinds": list(cfg.kinds),
         "min_level": cfg.min_level,
-        "updated_at": iso_z(cfg.updated_at),
+        "updated_at": iso_z(cfg.updated_at) if cfg.pk else None,
         "available_kinds": available_kinds(),
         "levels": list(catalogue.LEVELS),
     }
@@ -147,7 +154,7 @@ def _check_host(host: str, port: int) -> None:
 @transaction.atomic
 def config_update(*, user, data: dict[str, Any]) -> EmailConfig:
     """Save a validated partial update; enabling needs host, sender and recipients."""
-    cfg = EmailConfig.objects.select_for_update().get(pk=config_get(user=user).pk)
+    cfg = _config_locked(user)
     _apply(cfg, data)
     if "smtp_host" in data or "smtp_port" in data:
         _check_host(cfg.smtp_host, cfg.smtp_port)
@@ -160,7 +167,7 @@ def config_update(*, user, data: dict[str, Any]) -> EmailConfig:
 def email_address_set(*, user, address: str) -> EmailConfig:
     """Make ``address`` the first recipient (the sidebar's quick setting), keeping others."""
     with transaction.atomic():
-        cfg = EmailConfig.objects.select_for_update().get(pk=config_get(user=user).pk)
+        cfg = _config_locked(user)
         rest = [r for r in cfg.recipients if r.lower() != address.lower()]
         cfg.recipients = [address, *rest]
         cfg.save(update_fields=["recipients", "updated_at"])

@@ -28,8 +28,8 @@ def market_check_install(check: MarketCheck) -> None:
 
 
 def settings_get(*, user) -> UserSettings:
-    found, _ = UserSettings.objects.get_or_create(user=user)
-    return found
+    """The user's preferences, or the defaults (unsaved): a read writes nothing."""
+    return UserSettings.objects.filter(user=user).first() or UserSettings(user=user)
 
 
 def settings_dict(prefs: UserSettings) -> dict[str, Any]:
@@ -58,7 +58,8 @@ def _timezone(name: str) -> str:
 def settings_update(*, user, data: dict[str, Any]) -> UserSettings:
     """Apply a validated partial update (serializer-checked types). Quiet hours are both
     set or both empty; the market check names the field it refuses."""
-    prefs = UserSettings.objects.select_for_update().get(pk=settings_get(user=user).pk)
+    UserSettings.objects.get_or_create(user=user)
+    prefs = UserSettings.objects.select_for_update().get(user=user)
     for name in ("theme", "quiet_hours_start", "quiet_hours_end"):
         if name in data:
             setattr(prefs, name, data[name])

@@ -50,3 +50,14 @@ export function clearFieldErrors(container) {
     node.removeAttribute("aria-invalid");
   });
 }
+
+// Runs `fn` once the page has loaded and the browser is idle (at most `timeout` ms later):
+// for requests that can wait, so that the visible tab's own first requests go first.
+export function whenIdle(fn, { timeout = 2000 } = {}) {
+  const idle = () => {
+    if ("requestIdleCallback" in window) window.requestIdleCallback(() => fn(), { timeout });
+    else setTimeout(fn, 200);
+  };
+  if (document.readyState === "complete") idle();
+  else window.addEventListener("load", idle, { once: true });
+}

@@ -6,6 +6,8 @@
 //   "price"        {ticker}      a newer price for one symbol (WebSocket or polling)
 //   "connection"   {state, text} the indicator changed
 //   "tabchange"    {key}         a tab became visible (charts resize on it)
+//   "emailenabled" {enabled, source}  e-mail notifications were switched on or off (the
+//                                sidebar's switch, the E-mail tab's form) so the other follows
 //   "modelchange"  {symbol, timeframe, versionId, source, reason}
 //                                a model version was activated ("activated") or trained
 //                                ("created"); emitted by whoever did it (the sidebar's model
@@ -39,10 +41,14 @@ function save(key, value) {
 class Shell extends EventTarget {
   constructor() {
     super();
+    this.showTab = () => false; // set by initTabs once the tab buttons are wired
     const select = document.getElementById("symbol-select");
     this.symbols = select ? [...select.options].map((o) => o.value) : [];
     const stored = load(STORE.symbol, null);
-    this.symbol = this.symbols.includes(stored) ? stored : (this.symbols[0] ?? null);
+    // This browser's last choice, else the user's default symbol (/settings), else the first.
+    const preferred = select?.dataset.default;
+    const fallback = this.symbols.includes(preferred) ? preferred : (this.symbols[0] ?? null);
+    this.symbol = this.symbols.includes(stored) ? stored : fallback;
     this.realtime = load(STORE.realtime, true) !== false;
     this.prices = new Map(); // symbol -> latest ticker seen
     this.connection = { state: "connecting", text: "Connecting…" };
@@ -262,6 +268,19 @@ function initTabs() {
       if (step) activate(tabs[(i + step + tabs.length) % tabs.length], true);
     });
   });
+  // Other modules (a notification's link, the sidebar's e-mail switch) open a tab by key;
+  // so does a link to "/#<key>" (or "/#tab-<key>"), on load and while the page is open.
+  shell.showTab = (key, { focus = false } = {}) => {
+    const tab = tabs.find((t) => t.dataset.tab === key);
+    if (tab) activate(tab, focus);
+    return Boolean(tab);
+  };
+  const fromHash = () => {
+    const key = decodeURIComponent(window.location.hash.slice(1)).replace(/^tab-/, "");
+    return key && shell.showTab(key);
+  };
+  window.addEventListener("hashchange", fromHash);
+  if (fromHash()) return;
   const stored = tabs.find((t) => t.dataset.tab === load(STORE.tab, null));
   if (stored) activate(stored);
 }

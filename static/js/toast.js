@@ -3,6 +3,7 @@
 // Errors and warnings use role="alert" so screen readers announce them at once; info and
 // success use role="status". The same message shown again while still visible is not
 // stacked a second time: its timer restarts instead (polling failures would flood otherwise).
+// An optional `title` is shown in bold above the message (notifications use it).
 
 const DURATIONS_MS = { info: 4000, success: 4000, warning: 7000, error: 9000 };
 const MAX_VISIBLE = 4;
@@ -29,11 +30,12 @@ function arm(node, ms) {
   if (ms > 0) node._timer = setTimeout(() => dismiss(node), ms);
 }
 
-export function toast(message, { kind = "info", timeoutMs } = {}) {
+export function toast(message, { kind = "info", timeoutMs, title = "" } = {}) {
   const box = container();
   const ms = timeoutMs ?? DURATIONS_MS[kind] ?? DURATIONS_MS.info;
   const existing = [...box.children].find(
-    (n) => n.dataset.kind === kind && n.dataset.message === message,
+    (n) =>
+      n.dataset.kind === kind && n.dataset.message === message && (n.dataset.title || "") === title,
   );
   if (existing) {
     arm(existing, ms);
@@ -43,10 +45,20 @@ export function toast(message, { kind = "info", timeoutMs } = {}) {
   node.className = `toast toast-${kind}`;
   node.dataset.kind = kind;
   node.dataset.message = message;
+  if (title) node.dataset.title = title;
   node.setAttribute("role", kind === "error" || kind === "warning" ? "alert" : "status");
   const text = document.createElement("span");
   text.className = "toast-text";
-  text.textContent = message;
+  if (title) {
+    const head = document.createElement("strong");
+    head.className = "toast-title";
+    head.textContent = title;
+    const body = document.createElement("span");
+    body.textContent = message;
+    text.append(head, body);
+  } else {
+    text.textContent = message;
+  }
   const close = document.createElement("button");
   close.type = "button";
   close.className = "toast-close";

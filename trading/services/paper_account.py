@@ -18,18 +18,8 @@ from trading.services.prices import market_read, price_list
 ZERO = Decimal("0")
 
 
-@cache
-def paper_engine() -> core.Engine:
-    """The engine with the configured fees and slippage and the catalogue's market rules."""
-    fees = core.FeeSchedule(
-        spot_maker=Decimal(settings.FEE_SPOT_MAKER),
-        spot_taker=Decimal(settings.FEE_SPOT_TAKER),
-        futures_maker=Decimal(settings.FEE_FUTURES_MAKER),
-        futures_taker=Decimal(settings.FEE_FUTURES_TAKER),
-        liquidation_fee_rate=Decimal(settings.LIQUIDATION_FEE_RATE),
-    )
-    slippage = core.SlippageModel(mode=settings.SLIPPAGE_MODE, bps=Decimal(settings.SLIPPAGE_BPS))
-    rules = {
+def _rules_of(symbols) -> dict[str, core.MarketRules]:
+    return {
         s.symbol: core.MarketRules(
             symbol=s.symbol,
             base=s.base,
@@ -42,9 +32,50 @@ def paper_engine() -> core.Engine:
             max_leverage=s.max_leverage,
             brackets=core.brackets_for(s.symbol, s.max_leverage),
         )
-        for s in Symbol.objects.all()
+        for s in symbols
     }
-    return core.Engine(fees=fees, slippage=slippage, rules=rules)
+
+
+class CatalogueRules(dict):
+    """Market rules by symbol, from the catalogue. A symbol this process has not loaded
+    is read on first use: a web worker that built its engine before the catalogue was
+    seeded, or before a symbol was added in another process, must not fail on it."""
+
+    def __missing__(self, symbol: str) -> core.MarketRules:
+        loaded = _rules_of(Symbol.objects.filter(symbol=symbol))
+        if symbol not in loaded:
+            raise KeyError(symbol)
+        self.update(loaded)
+        return loaded[symbol]
+
+    def __contains__(self, symbol: object) -> bool:
+        try:
+            self[symbol]  # type: ignore[index]
+        except KeyError:
+            return False
+        return True
+
+    def get(self, symbol: str, default=None):  # type: ignore[override]
+        try:
+            return self[symbol]
+        except KeyError:
+            return default
+
+
+@cache
+def paper_engine() -> core.Engine:
+    """The engine with the configured fees and slippage and the catalogue's market rules."""
+    fees = core.FeeSchedule(
+        spot_maker=Decimal(settings.FEE_SPOT_MAKER),
+        spot_taker=Decimal(settings.FEE_SPOT_TAKER),
+        futures_maker=Decimal(settings.FEE_FUTURES_MAKER),
+        futures_taker=Decimal(settings.FEE_FUTURES_TAKER),
+        liquidation_fee_rate=Decimal(settings.LIQUIDATION_FEE_RATE),
+    )
+    slippage = core.SlippageModel(mode=settings.SLIPPAGE_MODE, bps=Decimal(settings.SLIPPAGE_BPS))
+    engine = core.Engine(fees=fees, slippage=slippage, rules={})
+    engine.rules = CatalogueRules(_rules_of(Symbol.objects.all()))
+    return engine
 
 
 def snapshot(symbol: str) -> core.MarketSnapshot:
