@@ -2,6 +2,7 @@
 
 The settings module reads the environment once at import, so every case runs manage.py in a
 subprocess with the environment under test instead of overriding settings in this process.
+The slow runs start together (the ``runs`` fixture) and each test reads its own outcome.
 """
 
 from __future__ import annotations
@@ -9,9 +10,14 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import sqlite3
 import subprocess
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import closing
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -42,17 +48,58 @@ def production_env(**overrides: str) -> dict[str, str]:
     return env
 
 
-def test_deploy_check_passes_in_production_mode():
-    result = manage("check", "--deploy", "--fail-level", "WARNING", env=production_env())
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory) -> Iterator[Callable[[str], subprocess.CompletedProcess]]:
+    """The module's slow manage.py runs (seconds each, nearly all of it Django starting),
+    all started at once on first use: separate processes, so they overlap on the cores
+    instead of queueing. ``runs(name)`` waits for one and returns its outcome."""
+    work = tmp_path_factory.mktemp("manage")
+    var_dir = tmp_path_factory.mktemp("var")
+    sqlite_env = production_env(VAR_DIR=str(var_dir), HTTPS="0")
+    del sqlite_env["DATABASE_URL"]
+    check = ("check", "--deploy", "--fail-level", "WARNING")
+    commands = {
+        "deploy": (check, production_env()),
+        "deploy without https": (check, production_env(HTTPS="0")),
+        "sqlite migrate": (("migrate", "--noinput", "-v", "0"), sqlite_env),
+    }
+    started = {}
+    for name, (args, env) in commands.items():
+        out, err = (work / f"{name}.out").open("w+"), (work / f"{name}.err").open("w+")
+        process = subprocess.Popen(
+            [sys.executable, "manage.py", *args], cwd=ROOT, env=env, stdout=out, stderr=err
+        )
+        started[name] = (process, out, err)
+
+    def outcome(name: str) -> subprocess.CompletedProcess:
+        process, out, err = started[name]
+        process.wait(timeout=150)
+        out.seek(0), err.seek(0)
+        return subprocess.CompletedProcess(process.args, process.returncode, out.read(), err.read())
+
+    outcome.var_dir = var_dir
+    try:
+        yield outcome
+    finally:
+        for process, out, err in started.values():
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+            out.close()
+            err.close()
+
+
+def test_deploy_check_passes_in_production_mode(runs):
+    result = runs("deploy")
     output = result.stdout + result.stderr
     assert result.returncode == 0, f"manage.py check --deploy failed:\n{output}"
     assert "no issues" in output
 
 
-def test_deploy_check_without_https_names_the_missing_hardening():
+def test_deploy_check_without_https_names_the_missing_hardening(runs):
     # HTTPS=1 is what turns on the secure cookies, HSTS and the redirect: without it the
     # deploy check must say so (proves the check above really ran the security checks).
-    result = manage("check", "--deploy", "--fail-level", "WARNING", env=production_env(HTTPS="0"))
+    result = runs("deploy without https")
     output = result.stdout + result.stderr
     assert result.returncode != 0
     found = set(re.findall(r"security\.W\d{3}", output))
@@ -68,24 +115,15 @@ def test_debug_off_without_secret_key_fails_loudly():
     assert "required" in result.stderr
 
 
-_JOURNAL = """
-from django.db import connection
-with connection.cursor() as cursor:
-    cursor.execute("PRAGMA journal_mode")
-    print("MODE=" + cursor.fetchone()[0])
-print("NAME=" + str(connection.settings_dict["NAME"]))
-"""
-
-
-def test_without_database_url_sqlite_lives_in_var_dir_in_wal_mode(tmp_path):
-    env = production_env(VAR_DIR=str(tmp_path), HTTPS="0")
-    del env["DATABASE_URL"]
-    migrated = manage("migrate", "--noinput", "-v", "0", env=env)
+def test_without_database_url_sqlite_lives_in_var_dir_in_wal_mode(runs):
+    migrated = runs("sqlite migrate")  # VAR_DIR set, DATABASE_URL not
     assert migrated.returncode == 0, migrated.stdout + migrated.stderr
 
-    result = manage("shell", "-c", _JOURNAL, env=env)
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "MODE=wal" in result.stdout
-    database = tmp_path / "cryptobot.sqlite3"
-    assert f"NAME={database}" in result.stdout
+    # The migrations went into var/cryptobot.sqlite3, and WAL is a property of the file
+    # (kept once set): sqlite itself reads both back, no second Django process needed.
+    database = runs.var_dir / "cryptobot.sqlite3"
     assert database.stat().st_size > 0
+    with closing(sqlite3.connect(database)) as connection:
+        assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        applied = connection.execute("SELECT app FROM django_migrations").fetchall()
+    assert {"auth", "trading", "ml"} <= {app for (app,) in applied}

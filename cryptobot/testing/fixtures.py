@@ -87,15 +87,26 @@ def live_server_stack(django_db_setup, django_db_blocker) -> Iterator[LiveProces
         stack.stop()
 
 
-@pytest.fixture
-def live_workers(transactional_db) -> Iterator[LiveProcesses]:
-    """A real Celery worker and beat against the test database and Redis."""
+def _celery_processes(only: tuple[str, ...]) -> Iterator[LiveProcesses]:
     redis_client().delete(*list(redis_client().scan_iter("worker:heartbeat:*")) or ["-"])
-    procs = LiveProcesses(("worker", "beat"), live_env(), log_name="workers")
+    procs = LiveProcesses(only, live_env(), log_name="workers")
     try:
         yield procs
     finally:
-        procs.stop()
+        procs.kill()  # a warm shutdown takes seconds and the test is over
+
+
+@pytest.fixture
+def live_workers(transactional_db) -> Iterator[LiveProcesses]:
+    """A real Celery worker and beat against the test database and Redis."""
+    yield from _celery_processes(("worker", "beat"))
+
+
+@pytest.fixture
+def live_worker(transactional_db) -> Iterator[LiveProcesses]:
+    """A real Celery worker alone, for tests that queue their tasks themselves (no beat:
+    it would only compete for the CPU while the worker starts)."""
+    yield from _celery_processes(("worker",))
 
 
 @pytest.fixture

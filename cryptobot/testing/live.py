@@ -3,7 +3,9 @@ and benchmarks, against whichever database and Redis the environment names."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -76,6 +78,20 @@ class LiveProcesses:
     def log(self) -> str:
         self._log.flush()
         return self.log_path.read_text(errors="replace")[-6000:]
+
+    def children(self) -> list[int]:
+        """Ids of the processes the launcher started (honcho: each leads its own group)."""
+        log = self.log_path.read_text(errors="replace")
+        return [int(pid) for pid in re.findall(r"\| \S+ started \(pid=(\d+)\)", log)]
+
+    def kill(self) -> None:
+        """SIGKILL every process group the launcher started (no graceful shutdown: the
+        way a crash or an OOM kill ends them), then stop the launcher."""
+        if self.proc.poll() is None:
+            for pid in self.children():
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(pid, signal.SIGKILL)
+        self.stop()
 
     def stop(self) -> None:
         if self.proc.poll() is None:

@@ -52,7 +52,8 @@ def test_redis_outage_shows_within_two_seconds_and_recovers(transactional_db, us
     redis = _start_redis(port, tmp_path)
     web = LiveProcesses(
         ("proxy", "http"),
-        {**live_env(), "REDIS_URL": f"redis://127.0.0.1:{port}/0"},
+        # One gunicorn worker: the requests here come one at a time.
+        {**live_env(), "REDIS_URL": f"redis://127.0.0.1:{port}/0", "WEB_WORKERS": "1"},
         log_name="health",
     )
     try:

@@ -48,7 +48,7 @@ def open_backtests_tab(page: Page, base_url: str, username: str) -> None:
 
 
 def test_backtest_tab_runs_a_backtest_and_shows_its_metrics_charts_and_trades(
-    live_server_stack, live_workers, trader, page
+    live_server_stack, live_worker, trader, page
 ):
     open_backtests_tab(page, live_server_stack.url, trader.username)
     form = page.locator("#bt-form")
@@ -86,7 +86,7 @@ def test_backtest_tab_runs_a_backtest_and_shows_its_metrics_charts_and_trades(
 
 
 def test_backtest_tab_sweeps_a_grid_and_ranks_the_runs(
-    live_server_stack, live_workers, trader, page
+    live_server_stack, live_worker, trader, page
 ):
     open_backtests_tab(page, live_server_stack.url, trader.username)
     page.locator("#bt-form").get_by_label("Symbol").select_option("BTCUSDT")

@@ -1,6 +1,6 @@
 """The ML Prediction and Model Analytics tabs and the sidebar's model selector in a real
 browser (Debian chromium via playwright) against the real serving layout (nginx →
-gunicorn + daphne); the retraining runs on a real Celery worker (`live_workers`).
+gunicorn + daphne); the retraining runs on a real Celery worker (`live_worker`).
 
 Two real models are trained once per module (a logistic regression and a small gradient
 boosting, ~15 s together) and recorded as shared versions v1 and v2 (v2 the default) in
@@ -214,7 +214,7 @@ def test_batch_prediction_of_an_uploaded_csv_shows_the_rows_and_saves_them_as_cs
 
 @pytest.mark.timeout(300)
 def test_upload_and_retrain_shows_progress_until_done_and_lists_the_new_version(
-    live_server_stack, live_workers, ml_world, page, tmp_path, hours
+    live_server_stack, live_worker, ml_world, page, tmp_path, hours
 ):
     upload = tmp_path / "btc-1500.csv"
     upload.write_bytes(csv_bytes(hours.iloc[-1500:]))
@@ -229,7 +229,7 @@ def test_upload_and_retrain_shows_progress_until_done_and_lists_the_new_version(
     try:
         expect(state).to_have_attribute("data-state", "done", timeout=240_000)
     except AssertionError as exc:
-        raise AssertionError(f"{state.inner_text()}; workers' log:\n{live_workers.log()}") from exc
+        raise AssertionError(f"{state.inner_text()}; workers' log:\n{live_worker.log()}") from exc
 
     seen = page.evaluate("window.__uploadSeen")
     states = [s["state"] for s in seen]

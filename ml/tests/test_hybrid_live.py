@@ -27,9 +27,21 @@ def _learned_until(last_ms: int, workers, timeout: float = 90) -> OnlineModel:
     raise AssertionError(f"the worker did not learn up to {last_ms}:\n{workers.log()}")
 
 
+def _task_succeeded(task_id: str, workers, timeout: float = 60) -> None:
+    """Wait until the worker's log says the task ended (tasks keep no result)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        log = workers.log_path.read_text(errors="replace")
+        if f"[{task_id}] succeeded" in log:
+            return
+        assert f"[{task_id}] raised" not in log, workers.log()
+        time.sleep(0.2)
+    raise AssertionError(f"task {task_id} did not finish:\n{workers.log()}")
+
+
 @pytest.mark.live
 def test_online_model_resumes_after_the_worker_is_killed(
-    live_workers, markets, frozen_replay, hours
+    live_worker, markets, frozen_replay, hours
 ):
     frame = replay_frame(hours, 700)
     closed = frame.iloc[:-1]  # the newest candle is still forming
@@ -37,21 +49,24 @@ def test_online_model_resumes_after_the_worker_is_killed(
     store_candles(first)
     collection_start(symbol="BTCUSDT", timeframe="1h")
     online_learn_task.delay()
-    before = _learned_until(int(candles_time_ms(first)[-1]), live_workers)
+    before = _learned_until(int(candles_time_ms(first)[-1]), live_worker)
     assert before.samples_seen > 100
 
-    live_workers.stop()  # the worker dies; its successor starts from the saved state
+    # The worker is killed (SIGKILL: it saves nothing on the way out); its successor
+    # starts from the saved state.
+    assert live_worker.children(), live_worker.log()
+    live_worker.kill()
     successor = LiveProcesses(("worker",), live_env(), log_name="successor")
     try:
         store_candles(second)
         store_candles(frame.iloc[-1:])
         online_learn_task.delay()
         after = _learned_until(int(candles_time_ms(second)[-1]), successor)
-        online_learn_task.delay()  # the same candles again: nothing new to learn
-        time.sleep(3)
+        # the same candles again: nothing new to learn
+        _task_succeeded(online_learn_task.delay().id, successor)
         again = OnlineModel.objects.get(symbol="BTCUSDT")
     finally:
-        successor.stop()
+        successor.kill()
 
     # one uninterrupted learner over the same closed candles
     reference = OnlineLearner(OnlineConfig())

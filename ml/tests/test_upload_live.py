@@ -41,24 +41,36 @@ def _watch(client, upload_id: str, workers, timeout: float = 240) -> tuple[dict,
     raise AssertionError(f"upload {upload_id} still {seen} after {timeout}s:\n{workers.log()}")
 
 
-def test_upload_and_retrain_runs_to_a_new_version_on_a_worker(
-    live_workers, user, markets, worker_dirs, hours
-):
-    client = token_client(user)
-    data = csv_bytes(hours.iloc[-1500:])
+def _upload(client, name: str, candles: pd.DataFrame, **fields: str) -> str:
     response = client.post(
         "/model/upload_and_retrain",
         {
-            "file": SimpleUploadedFile("btc.csv", data, content_type="text/csv"),
+            "file": SimpleUploadedFile(name, csv_bytes(candles), content_type="text/csv"),
             "symbol": "BTCUSDT",
-            "folds": "3",
+            **fields,
         },
         format="multipart",
     )
     assert response.status_code == 202, response.json()
     assert response.json()["status"] == "queued"
-    body, seen = _watch(client, response.json()["upload_id"], live_workers)
-    assert body["status"] == "done", (body, live_workers.log())
+    return response.json()["upload_id"]
+
+
+def test_upload_and_retrain_runs_to_a_new_version_or_fails_with_its_reason_on_a_worker(
+    live_worker, user, markets, worker_dirs, hours
+):
+    """Two uploads on one worker (its two pool processes take one each): real candles end
+    done with a new version; valid candles whose price never moves (every label falls in
+    the dead zone) end failed with the reason."""
+    client = token_client(user)
+    good = _upload(client, "btc.csv", hours.iloc[-1500:], folds="3")
+    n = 1200
+    times = 1_700_000_000_000 + np.arange(n, dtype=np.int64) * 3_600_000
+    flat = np.column_stack([np.full(n, 100.0)] * 4 + [np.linspace(1, 2, n)])
+    hopeless = _upload(client, "flat.csv", frame_of(times, flat))
+
+    body, seen = _watch(client, good, live_worker)
+    assert body["status"] == "done", (body, live_worker.log())
     assert "training" in seen  # the progress was visible on the way
     assert body["progress"] == 100
     version = ModelVersion.objects.get(pk=body["model_version"]["id"])
@@ -66,24 +78,9 @@ def test_upload_and_retrain_runs_to_a_new_version_on_a_worker(
     assert version.rows == 1500
     assert client.get(f"/model/versions/{version.pk}").status_code == 200
 
-
-def test_a_retraining_that_cannot_learn_ends_failed_with_its_reason(
-    live_workers, user, markets, worker_dirs
-):
-    # valid candles whose price never moves: every label falls in the dead zone
-    n = 1200
-    times = 1_700_000_000_000 + np.arange(n, dtype=np.int64) * 3_600_000
-    flat = np.column_stack([np.full(n, 100.0)] * 4 + [np.linspace(1, 2, n)])
-    candles: pd.DataFrame = frame_of(times, flat)
-    client = token_client(user)
-    response = client.post(
-        "/model/upload_and_retrain",
-        {"file": SimpleUploadedFile("flat.csv", csv_bytes(candles)), "symbol": "BTCUSDT"},
-        format="multipart",
-    )
-    assert response.status_code == 202, response.json()
-    body, _ = _watch(client, response.json()["upload_id"], live_workers)
+    body, _ = _watch(client, hopeless, live_worker)
     assert body["status"] == "failed"
     assert body["message"] and body["error"]
+    assert ModelVersion.objects.filter(source="upload").count() == 1  # only the good one
     errors = client.get("/model/errors").json()["results"]
     assert any(str(body["training_run_id"]) in e["message"] for e in errors), errors

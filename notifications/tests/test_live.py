@@ -34,7 +34,7 @@ def mail_worker(transactional_db):
     try:
         yield procs
     finally:
-        procs.stop()
+        procs.kill()  # a warm shutdown takes seconds and the test is over
 
 
 async def _next(ws, timeout: float) -> dict | None:

@@ -187,7 +187,11 @@ def _direct(bars, params: dict, **config):
     )
 
 
-def test_backtest_runs_on_a_worker_and_matches_a_direct_run(live_workers, user, markets):
+def test_a_backtest_and_a_sweep_of_20_sets_run_on_a_worker_and_match_direct_runs(
+    live_worker, user, markets
+):
+    """Both queued at once on one worker (two pool processes): the backtest equals the
+    backtester run directly; every sweep result is stored on its own row, ranked."""
     bars = _shipped_bars()
     candles_upsert(symbol=Symbol.objects.get(symbol="BTCUSDT"), rows=[("1h", b) for b in bars])
     client = _client(user)
@@ -198,10 +202,20 @@ def test_backtest_runs_on_a_worker_and_matches_a_direct_run(live_workers, user, 
     )
     assert response.status_code == 202, response.json()
     assert response.json()["status"] == "queued"
-    body = _wait(client, f"/backtest/{response.json()['id']}", live_workers)
+    single = response.json()["id"]
+    grid = {"fast": [5, 8, 10, 12, 15], "slow": [20, 30, 40, 50]}
+    response = client.post(
+        "/backtest/sweep",
+        _body(bars, params=None, grid=grid, metric="total_return_pct"),
+        format="json",
+    )
+    assert response.status_code == 202, response.json()
+    assert response.json()["backtests"] == 20
+    sweep = response.json()["id"]
+
+    body = _wait(client, f"/backtest/{single}", live_worker)
     assert body["status"] == "done", body["error"]
     assert body["progress"] == 1 and body["candles"] == CANDLES
-
     direct = _direct(
         bars,
         {"fast": 10, "slow": 30},
@@ -217,20 +231,7 @@ def test_backtest_runs_on_a_worker_and_matches_a_direct_run(live_workers, user, 
     assert body["equity_curve"] == json_safe([[t, e] for t, e in direct.equity_curve])
     assert body["metrics"]["trades"] == len(direct.trades)
 
-
-def test_sweep_of_20_sets_runs_on_two_workers_and_stores_every_result(live_workers, user, markets):
-    bars = _shipped_bars()
-    candles_upsert(symbol=Symbol.objects.get(symbol="BTCUSDT"), rows=[("1h", b) for b in bars])
-    client = _client(user)
-    grid = {"fast": [5, 8, 10, 12, 15], "slow": [20, 30, 40, 50]}
-    response = client.post(
-        "/backtest/sweep",
-        _body(bars, params=None, grid=grid, metric="total_return_pct"),
-        format="json",
-    )
-    assert response.status_code == 202, response.json()
-    assert response.json()["backtests"] == 20
-    body = _wait(client, f"/backtest/sweep/{response.json()['id']}", live_workers, timeout=240)
+    body = _wait(client, f"/backtest/sweep/{sweep}", live_worker, timeout=240)
     assert body["status"] == "done"
     assert body["total"] == body["finished"] == 20 and body["failed"] == 0
     assert body["progress"] == 1
