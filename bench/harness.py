@@ -29,6 +29,7 @@ import psycopg
 import redis
 from psycopg import sql
 
+from cryptobot.launcher import web_workers
 from cryptobot.testing.live import LiveProcesses, free_port
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -47,11 +48,6 @@ BENCH_USERNAME = "bench"
 
 _SIZE = {"B": 1, "KB": 1024, "MB": 1024**2, "GB": 1024**3}
 _TIME_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
-
-
-def web_workers() -> int:
-    """The gunicorn worker count of the layout (the launcher's rule unless WEB_WORKERS is set)."""
-    return int(os.environ.get("WEB_WORKERS", str(max(2, (os.cpu_count() or 1) * 2))))
 
 
 def drop_database(name: str) -> None:

@@ -131,13 +131,20 @@ def render_nginx_conf(run_dir: Path, port: int, static_root: Path) -> Path:
     return path
 
 
+def web_workers() -> int:
+    """gunicorn's worker count: WEB_WORKERS, else one per core plus one (at least 2); see
+    docs/ARCHITECTURE.md. The benchmarks read it from here too (bench/harness.py), so there
+    is one rule."""
+    return int(os.environ.get("WEB_WORKERS", str(max(2, (os.cpu_count() or 1) + 1))))
+
+
 def process_commands(only: tuple[str, ...] = PROCESSES) -> dict[str, str]:
     """The shell command of each process in the layout."""
     run_dir = _run_dir()
     port = int(os.environ.get("PORT", "8000"))
     py = sys.executable
     bin_dir = Path(py).parent
-    workers = int(os.environ.get("WEB_WORKERS", str(max(2, (os.cpu_count() or 1) * 2))))
+    workers = web_workers()
     static_root = Path(os.environ.get("STATIC_ROOT", _var_dir() / "static"))
     commands: dict[str, str] = {}
     if "proxy" in only:

@@ -99,6 +99,9 @@ if DATABASE_URL:
         # skip parsing and planning (bench/bench_trade.py). Django turns preparing off by
         # default for transaction-pooling proxies; this bot connects to PostgreSQL directly.
         DATABASES["default"]["OPTIONS"] = {"server_side_binding": True, "prepare_threshold": 5}
+        # Django's backend with a health check that needs no SELECT 1 round trip per request
+        # while the connection is idle and quiet (cryptobot/postgres/base.py).
+        DATABASES["default"]["ENGINE"] = "cryptobot.postgres"
 else:
     DATABASES = {
         "default": {

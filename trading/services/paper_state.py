@@ -12,10 +12,9 @@ import json
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from functools import cache
 from typing import Any
 
-from django.db import connection, models
+from django.db import connection
 
 from trading import engine as core
 from trading.models import (
@@ -28,6 +27,7 @@ from trading.models import (
     SymbolSetting,
     Trade,
 )
+from trading.services.paper_sql import Writes
 
 ZERO = Decimal("0")
 
@@ -203,39 +203,25 @@ def _dec(value) -> Decimal | None:
 def result_save(loaded: Loaded, result: core.Result) -> None:
     """Write back what ``result`` changed; the caller's transaction and lock are still held.
 
-    The statements are built directly (no ORM query compilation) and, on PostgreSQL, sent
-    in one pipeline: one network round trip for all of an order's writes.
+    The statements are built directly from the engine's records (no ORM, no model
+    instances; trading/services/paper_sql.py) and, on PostgreSQL, sent as one statement:
+    one network round trip for all of an order's writes.
     """
     account, state = loaded.account, loaded.state
-    writes = _Writes()
+    writes = Writes(account.pk)
     balances = _changed_balances(loaded)
     if balances:
-        writes.upsert(Balance, balances, ["account", "asset"], ["amount", "locked"])
+        writes.upsert(Balance, balances, ("account", "asset"), ("amount", "locked"))
     if result.ledger:
-        writes.insert(
-            LedgerEntry,
-            [
-                LedgerEntry(
-                    account=account,
-                    asset=e.asset,
-                    amount=e.amount,
-                    kind=str(e.kind),
-                    symbol=e.symbol,
-                    order_number=e.order_id,
-                    trade_number=e.trade_id,
-                    time=to_dt(e.time_ms),
-                )
-                for e in result.ledger
-            ],
-        )
-    orders = [order_row(account, o) for o in result.orders.values() if o.id > 0]
+        writes.insert(LedgerEntry, [_ledger_values(e) for e in result.ledger])
+    orders = [order_values(o) for o in result.orders.values() if o.id > 0]
     if orders:
-        writes.upsert(Order, orders, ["account", "number"], _ORDER_UPDATE_FIELDS)
+        writes.upsert(Order, orders, ("account", "number"), _ORDER_UPDATE_FIELDS)
     if result.trades:
-        trades = [trade_row(account, t) for t in result.trades.values()]
-        writes.upsert(Trade, trades, ["account", "number"], _TRADE_UPDATE_FIELDS)
+        trades = [trade_values(t) for t in result.trades.values()]
+        writes.upsert(Trade, trades, ("account", "number"), _TRADE_UPDATE_FIELDS)
     if result.fills:
-        writes.insert(Fill, [fill_row(account, f) for f in result.fills])
+        writes.insert(Fill, [fill_values(f) for f in result.fills])
     gone = [s for s in result.positions if s not in state.positions]
     if gone:
         writes.add(
@@ -244,22 +230,21 @@ def result_save(loaded: Loaded, result: core.Result) -> None:
             [account.pk, *gone],
         )
     present = [
-        _position_row(account, state.positions[s]) for s in result.positions if s in state.positions
+        _position_values(state.positions[s]) for s in result.positions if s in state.positions
     ]
     if present:
-        writes.upsert(Position, present, ["account", "symbol"], _POSITION_UPDATE_FIELDS)
+        writes.upsert(Position, present, ("account", "symbol"), _POSITION_UPDATE_FIELDS)
     if result.settings:
         settings_rows = [
-            SymbolSetting(
-                account=account,
-                symbol=symbol,
-                leverage=state.settings[symbol].leverage,
-                margin_type=str(state.settings[symbol].margin_type),
-            )
+            {
+                "symbol": symbol,
+                "leverage": state.settings[symbol].leverage,
+                "margin_type": str(state.settings[symbol].margin_type),
+            }
             for symbol in result.settings
         ]
         writes.upsert(
-            SymbolSetting, settings_rows, ["account", "symbol"], ["leverage", "margin_type"]
+            SymbolSetting, settings_rows, ("account", "symbol"), ("leverage", "margin_type")
         )
     account.next_order_id = state.next_order_id
     account.next_trade_id = state.next_trade_id
@@ -283,7 +268,7 @@ def result_save(loaded: Loaded, result: core.Result) -> None:
         ],
     )
     writes.flush()
-    loaded.balances.update({b.asset: (b.amount, b.locked) for b in balances})
+    loaded.balances.update({b["asset"]: (b["amount"], b["locked"]) for b in balances})
 
 
 NOT_FLOW = frozenset({str(core.LedgerKind.DEPOSIT), str(core.LedgerKind.RESET)})
@@ -304,95 +289,44 @@ def flow_today(account: Account) -> Decimal:
     return account.flow_today if account.flow_day == datetime.now(UTC).date() else ZERO
 
 
-class _Writes:
-    """Plain INSERT / upsert statements built from model instances, sent together."""
-
-    def __init__(self) -> None:
-        self.statements: list[tuple[str, list[Any]]] = []
-
-    def add(self, sql: str, params: list[Any]) -> None:
-        self.statements.append((sql, params))
-
-    def insert(self, model, objs: list) -> None:
-        self.add(*self._insert_sql(model, objs))
-
-    def upsert(self, model, objs: list, unique: list[str], update: list[str]) -> None:
-        sql, params = self._insert_sql(model, objs)
-        columns = [model._meta.get_field(name).column for name in unique]
-        sets = ", ".join(
-            f"{(c := model._meta.get_field(name).column)} = EXCLUDED.{c}" for name in update
-        )
-        self.add(f"{sql} ON CONFLICT ({', '.join(columns)}) DO UPDATE SET {sets}", params)
-
-    @staticmethod
-    def _insert_sql(model, objs: list) -> tuple[str, list[Any]]:
-        fields, preps, row = _insert_plan(model, connection.vendor)
-        params: list[Any] = []
-        for obj in objs:
-            values = obj.__dict__
-            params.extend(
-                values[f.attname] if prep is None else prep(values[f.attname], connection)
-                for f, prep in zip(fields, preps, strict=True)
-            )
-        columns = ", ".join(f.column for f in fields)
-        values_sql = ", ".join([row] * len(objs))
-        return f"INSERT INTO {model._meta.db_table} ({columns}) VALUES {values_sql}", params
-
-    def flush(self) -> None:
-        if connection.vendor == "postgresql":
-            connection.ensure_connection()
-            raw = connection.connection
-            with raw.pipeline(), raw.cursor() as cursor:
-                for sql, params in self.statements:
-                    cursor.execute(sql, params)
-            return
-        with connection.cursor() as cursor:
-            for sql, params in self.statements:
-                cursor.execute(sql, params)
-
-
-@cache
-def _insert_plan(model, vendor: str) -> tuple[list, list, str]:
-    """Per model and database: its columns, and for each the adapter the driver needs.
-    psycopg takes text, numbers, Decimal and aware datetimes as they are (only JSON needs
-    wrapping); sqlite3 needs Django's conversions for every column."""
-    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
-    preps = [
-        f.get_db_prep_save if vendor != "postgresql" or isinstance(f, models.JSONField) else None
-        for f in fields
-    ]
-    return fields, preps, "(" + ", ".join(["%s"] * len(fields)) + ")"
-
-
-def _changed_balances(loaded: Loaded) -> list[Balance]:
+def _changed_balances(loaded: Loaded) -> list[dict[str, Any]]:
     state = loaded.state
     changed = []
     for asset in set(state.balances) | set(state.locked) | set(loaded.balances):
         now = (state.balances.get(asset, ZERO), state.locked.get(asset, ZERO))
         if loaded.balances.get(asset) != now:
-            changed.append(
-                Balance(account=loaded.account, asset=asset, amount=now[0], locked=now[1])
-            )
+            changed.append({"asset": asset, "amount": now[0], "locked": now[1]})
     return changed
 
 
-def _position_row(account: Account, p: core.Position) -> Position:
-    return Position(
-        account=account,
-        symbol=p.symbol,
-        quantity=p.quantity,
-        entry_price=p.entry_price,
-        leverage=p.leverage,
-        margin_type=str(p.margin_type),
-        isolated_wallet=p.isolated_wallet,
-        realized_pnl=p.realized_pnl,
-        trade_number=p.trade_id,
-        opened_at=to_dt(p.opened_ms),
-        updated_at=to_dt(p.updated_ms),
-    )
+def _ledger_values(e: core.LedgerEntry) -> dict[str, Any]:
+    return {
+        "asset": e.asset,
+        "amount": e.amount,
+        "kind": str(e.kind),
+        "symbol": e.symbol,
+        "order_number": e.order_id,
+        "trade_number": e.trade_id,
+        "time": to_dt(e.time_ms),
+    }
 
 
-_POSITION_UPDATE_FIELDS = [
+def _position_values(p: core.Position) -> dict[str, Any]:
+    return {
+        "symbol": p.symbol,
+        "quantity": p.quantity,
+        "entry_price": p.entry_price,
+        "leverage": p.leverage,
+        "margin_type": str(p.margin_type),
+        "isolated_wallet": p.isolated_wallet,
+        "realized_pnl": p.realized_pnl,
+        "trade_number": p.trade_id,
+        "opened_at": to_dt(p.opened_ms),
+        "updated_at": to_dt(p.updated_ms),
+    }
+
+
+_POSITION_UPDATE_FIELDS = (
     "quantity",
     "entry_price",
     "leverage",
@@ -402,10 +336,10 @@ _POSITION_UPDATE_FIELDS = [
     "trade_number",
     "opened_at",
     "updated_at",
-]
+)
 
 
-_ORDER_UPDATE_FIELDS = [
+_ORDER_UPDATE_FIELDS = (
     "status",
     "executed_qty",
     "cum_quote",
@@ -419,8 +353,8 @@ _ORDER_UPDATE_FIELDS = [
     "updated_at",
     "quantity",
     "protection",
-]
-_TRADE_UPDATE_FIELDS = [
+)
+_TRADE_UPDATE_FIELDS = (
     "status",
     "quantity",
     "entered_qty",
@@ -438,10 +372,11 @@ _TRADE_UPDATE_FIELDS = [
     "funding",
     "close_reason",
     "closed_at",
-]
+)
 
 
-def order_row(account: Account, o: core.Order) -> Order:
+def order_values(o: core.Order) -> dict[str, Any]:
+    """An Order row's column values (by attname), apart from the account."""
     protection = None
     if o.protection is not None:
         protection = {
@@ -452,90 +387,104 @@ def order_row(account: Account, o: core.Order) -> Order:
                 ("trailing_stop_pct", o.protection.trailing_stop_pct),
             )
         }
-    return Order(
-        account=account,
-        number=o.id,
-        symbol=o.symbol,
-        market=str(o.market),
-        side=str(o.side),
-        type=str(o.type),
-        status=str(o.status),
-        quantity=o.quantity,
-        quote_quantity=o.quote_quantity,
-        price=o.price,
-        stop_price=o.stop_price,
-        time_in_force=str(o.time_in_force),
-        reduce_only=o.reduce_only,
-        close_position=o.close_position,
-        working_type=str(o.working_type),
-        client_order_id=o.client_order_id,
-        leverage=o.leverage,
-        source=str(o.source),
-        strategy=o.strategy,
-        opens_trade=o.opens_trade,
-        protection=protection,
-        executed_qty=o.executed_qty,
-        cum_quote=o.cum_quote,
-        avg_price=o.avg_price,
-        reserved=o.reserved,
-        reserved_asset=o.reserved_asset,
-        reject_reason=o.reject_reason,
-        reject_message=o.reject_message[:300],
-        trade_number=o.trade_id,
-        close_reason=str(o.close_reason) if o.close_reason else "",
-        created_at=to_dt(o.created_ms),
-        updated_at=to_dt(o.updated_ms),
-    )
+    return {
+        "number": o.id,
+        "symbol": o.symbol,
+        "market": str(o.market),
+        "side": str(o.side),
+        "type": str(o.type),
+        "status": str(o.status),
+        "quantity": o.quantity,
+        "quote_quantity": o.quote_quantity,
+        "price": o.price,
+        "stop_price": o.stop_price,
+        "time_in_force": str(o.time_in_force),
+        "reduce_only": o.reduce_only,
+        "close_position": o.close_position,
+        "working_type": str(o.working_type),
+        "client_order_id": o.client_order_id,
+        "leverage": o.leverage,
+        "source": str(o.source),
+        "strategy": o.strategy,
+        "opens_trade": o.opens_trade,
+        "protection": protection,
+        "executed_qty": o.executed_qty,
+        "cum_quote": o.cum_quote,
+        "avg_price": o.avg_price,
+        "reserved": o.reserved,
+        "reserved_asset": o.reserved_asset,
+        "reject_reason": o.reject_reason,
+        "reject_message": o.reject_message[:300],
+        "trade_number": o.trade_id,
+        "close_reason": str(o.close_reason) if o.close_reason else "",
+        "created_at": to_dt(o.created_ms),
+        "updated_at": to_dt(o.updated_ms),
+    }
+
+
+def order_row(account: Account, o: core.Order) -> Order:
+    """The order as an (unsaved) model instance, for rendering."""
+    return Order(account=account, **order_values(o))
+
+
+def trade_values(t: core.Trade) -> dict[str, Any]:
+    """A Trade row's column values (by attname), apart from the account."""
+    return {
+        "number": t.id,
+        "symbol": t.symbol,
+        "market": str(t.market),
+        "direction": str(t.direction),
+        "status": str(t.status),
+        "quantity": t.quantity,
+        "entered_qty": t.entered_qty,
+        "exited_qty": t.exited_qty,
+        "entry_price": t.entry_price,
+        "exit_price": t.exit_price or None,
+        "leverage": t.leverage,
+        "margin_type": str(t.margin_type) if t.margin_type else "",
+        "stop_loss": t.stop_loss,
+        "take_profit": t.take_profit,
+        "trailing_stop_pct": t.trailing_stop_pct,
+        "watermark": t.watermark,
+        "fees": t.fees,
+        "realized_pnl": t.realized_pnl,
+        "funding": t.funding,
+        "close_reason": str(t.close_reason) if t.close_reason else "",
+        "source": str(t.source),
+        "strategy": t.strategy,
+        "opened_at": to_dt(t.opened_ms),
+        "closed_at": to_dt(t.closed_ms),
+    }
 
 
 def trade_row(account: Account, t: core.Trade) -> Trade:
-    return Trade(
-        account=account,
-        number=t.id,
-        symbol=t.symbol,
-        market=str(t.market),
-        direction=str(t.direction),
-        status=str(t.status),
-        quantity=t.quantity,
-        entered_qty=t.entered_qty,
-        exited_qty=t.exited_qty,
-        entry_price=t.entry_price,
-        exit_price=t.exit_price or None,
-        leverage=t.leverage,
-        margin_type=str(t.margin_type) if t.margin_type else "",
-        stop_loss=t.stop_loss,
-        take_profit=t.take_profit,
-        trailing_stop_pct=t.trailing_stop_pct,
-        watermark=t.watermark,
-        fees=t.fees,
-        realized_pnl=t.realized_pnl,
-        funding=t.funding,
-        close_reason=str(t.close_reason) if t.close_reason else "",
-        source=str(t.source),
-        strategy=t.strategy,
-        opened_at=to_dt(t.opened_ms),
-        closed_at=to_dt(t.closed_ms),
-    )
+    """The trade as an (unsaved) model instance, for rendering."""
+    return Trade(account=account, **trade_values(t))
+
+
+def fill_values(f: core.Fill) -> dict[str, Any]:
+    """A Fill row's column values (by attname), apart from the account."""
+    return {
+        "number": f.id,
+        "order_number": f.order_id,
+        "trade_number": f.trade_id,
+        "symbol": f.symbol,
+        "market": str(f.market),
+        "side": str(f.side),
+        "price": f.price,
+        "qty": f.qty,
+        "quote_qty": f.quote_qty,
+        "fee": f.fee,
+        "fee_asset": f.fee_asset,
+        "maker": f.maker,
+        "realized_pnl": f.realized_pnl,
+        "time": to_dt(f.time_ms),
+    }
 
 
 def fill_row(account: Account, f: core.Fill) -> Fill:
-    return Fill(
-        account=account,
-        number=f.id,
-        order_number=f.order_id,
-        trade_number=f.trade_id,
-        symbol=f.symbol,
-        market=str(f.market),
-        side=str(f.side),
-        price=f.price,
-        qty=f.qty,
-        quote_qty=f.quote_qty,
-        fee=f.fee,
-        fee_asset=f.fee_asset,
-        maker=f.maker,
-        realized_pnl=f.realized_pnl,
-        time=to_dt(f.time_ms),
-    )
+    """The fill as an (unsaved) model instance, for rendering."""
+    return Fill(account=account, **fill_values(f))
 
 
 # Two statements instead of nine: on PostgreSQL the account row is locked first, then
@@ -565,8 +514,12 @@ WHERE a.id = %s
 """
 
 
+# One decoder for every load: json.loads with arguments builds a new decoder per call.
+_decode = json.JSONDecoder(parse_float=Decimal).decode
+
+
 def _json(text: str | None) -> Any:
-    return None if text is None else json.loads(text, parse_float=Decimal)
+    return None if text is None else _decode(text)
 
 
 def locked_load(user_id: int, *, prices: dict[str, Decimal] | None = None) -> Loaded | None:
@@ -577,7 +530,10 @@ def locked_load(user_id: int, *, prices: dict[str, Decimal] | None = None) -> Lo
     """
     if connection.vendor != "postgresql":
         return None
-    with connection.cursor() as cursor:
+    # psycopg's own cursor (Django's error types kept): Django's cursor wrapper is pure
+    # overhead on a path this hot.
+    connection.ensure_connection()
+    with connection.wrap_database_errors, connection.connection.cursor() as cursor:
         cursor.execute(_LOCK_SQL, [user_id])
         locked = cursor.fetchone()
         if locked is None:

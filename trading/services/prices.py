@@ -12,6 +12,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from celery import current_app
@@ -89,8 +90,13 @@ def market_read(symbol: str) -> tuple[dict[str, Any], OrderBook | None, dict[str
     return payloads[symbol], _book_from(symbol, raw_book), payloads
 
 
+@lru_cache(maxsize=64)
 def _book_from(symbol: str, raw: bytes | None) -> OrderBook | None:
-    """The order book stored by the last poll (the paper engine walks it for slippage)."""
+    """The order book stored by the last poll (the paper engine walks it for slippage).
+
+    Remembered by its stored bytes: every order between two polls reads the same book, and
+    an OrderBook (frozen, tuples of Decimals) can be shared.
+    """
     if raw is None:
         return None
     data = json.loads(raw)
