@@ -216,14 +216,16 @@ def test_batch_prediction_of_an_uploaded_csv_shows_the_rows_and_saves_them_as_cs
 def test_upload_and_retrain_shows_progress_until_done_and_lists_the_new_version(
     live_server_stack, live_worker, ml_world, page, tmp_path, hours
 ):
-    upload = tmp_path / "btc-1500.csv"
-    upload.write_bytes(csv_bytes(hours.iloc[-1500:]))
+    # Enough rows and folds that training lasts a few seconds on a quiet machine, so the
+    # page's once-a-second poll sees it in the "training" state on its way to done.
+    upload = tmp_path / "btc-30000.csv"
+    upload.write_bytes(csv_bytes(hours.iloc[-30_000:]))
     page.add_init_script(RECORD_UPLOAD_PROGRESS)
     open_tab(page, live_server_stack.url, ml_world.user.username, "ML Prediction")
     expect(page.locator("#ml-version-rows tr")).to_have_count(2)
 
     page.locator("#ml-upload-file").set_input_files(str(upload))
-    page.get_by_label("Walk-forward folds", exact=True).fill("2")
+    page.get_by_label("Walk-forward folds", exact=True).fill("5")
     page.get_by_role("button", name="Upload and retrain").click()
     state = page.locator("#ml-upload-state")
     try:
@@ -241,7 +243,7 @@ def test_upload_and_retrain_shows_progress_until_done_and_lists_the_new_version(
     expect(page.locator("#ml-upload-pct")).to_have_text("100 %")
 
     version = ModelVersion.objects.get(owner=ml_world.user, source="upload")
-    assert version.rows == 1500 and len(version.metrics["confusion_matrix"]) == 2
+    assert version.rows == 30_000 and len(version.metrics["confusion_matrix"]) == 2
     expect(page.locator("#ml-upload-status")).to_contain_text(
         f"new version BTCUSDT 1h v{version.version} (#{version.pk})"
     )
