@@ -10,13 +10,8 @@ from typing import Any
 from django.apps import AppConfig
 
 
-def _trading_event(user_id: int, kind: str, data: dict[str, Any]) -> None:
-    from notifications.services.notifications import notify_event
-
-    notify_event(user_id=user_id, kind=kind, data=data)
-
-
-def _ml_event(user_id: int | None, kind: str, data: dict[str, Any]) -> None:
+def _notify(user_id: int | None, kind: str, data: dict[str, Any]) -> None:
+    """The receiver of both hooks (trading: a user; ML: a user, or None for shared models)."""
     from notifications.services.notifications import notify_event
 
     notify_event(user_id=user_id, kind=kind, data=data)
@@ -44,6 +39,6 @@ class CryptobotConfig(AppConfig):
         from notifications.services.preferences import market_check_install
         from trading import notify as trading_notify
 
-        trading_notify.connect(_trading_event)
-        ml_notify.connect(_ml_event)
+        trading_notify.connect(_notify)
+        ml_notify.connect(_notify)
         market_check_install(_market_check)

@@ -25,7 +25,7 @@ from typing import Any
 from celery import current_app
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
 from rest_framework.exceptions import ValidationError
 
@@ -111,6 +111,11 @@ def _missing(cfg: EmailConfig) -> list[str]:
         )
         if not value
     ]
+
+
+def _usable(cfg: EmailConfig | None) -> bool:
+    """Settings that can send: saved, enabled and complete."""
+    return cfg is not None and cfg.enabled and not _missing(cfg)
 
 
 def _require_complete(cfg: EmailConfig) -> None:
@@ -239,8 +244,7 @@ def email_send_test(*, user) -> dict[str, Any]:
 
 def _wanted(cfg: EmailConfig, note: Notification) -> bool:
     return (
-        cfg.enabled
-        and not _missing(cfg)
+        _usable(cfg)
         and (not cfg.kinds or note.kind in cfg.kinds)
         and catalogue.level_at_least(note.level, cfg.min_level)
     )
@@ -310,7 +314,7 @@ def email_deliver(*, delivery_id: int) -> DeliveryOutcome:
         return DeliveryOutcome(current.first() or "missing")
     delivery = EmailDelivery.objects.select_related("notification").get(pk=delivery_id)
     cfg = EmailConfig.objects.filter(user_id=delivery.user_id).first()
-    if cfg is None or not cfg.enabled or _missing(cfg):
+    if not _usable(cfg):
         _finish(delivery_id, Status.FAILED, error="E-mail was disabled before it went out.")
         return DeliveryOutcome(Status.FAILED)
     try:
@@ -389,7 +393,7 @@ def email_digest_send(*, now: datetime | None = None) -> int:
             cfg = EmailConfig.objects.filter(user_id=user_id).first()
             if not held:
                 continue
-            if cfg is None or not cfg.enabled or _missing(cfg):
+            if not _usable(cfg):
                 EmailDelivery.objects.filter(pk__in=[d.pk for d in held]).update(
                     status=Status.FAILED, last_error="E-mail was disabled before the digest."
                 )
@@ -420,7 +424,7 @@ def deliveries_sweep(*, now: datetime | None = None) -> int:
         last_error="The worker stopped while sending; not re-sent, to avoid a duplicate.",
     )
     lost = EmailDelivery.objects.filter(
-        Q(status=Status.QUEUED),
+        status=Status.QUEUED,
         created_at__lt=now - timedelta(seconds=settings.EMAIL_RETRY_MAX_SECONDS * 3),
     ).values_list("pk", flat=True)
     for pk in lost:
